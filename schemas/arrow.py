@@ -1,0 +1,105 @@
+"""Arrow schemas derived from the Document contract (pages table, shard sidecars)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import pyarrow as pa
+
+from schemas.document import NODE_FIELDS, SCHEMA_VERSION, Document
+
+NODE_TYPE = pa.struct(
+    [
+        pa.field("type", pa.string(), nullable=False),
+        pa.field("kind", pa.string()),
+        pa.field("text", pa.string()),
+        pa.field("url", pa.string()),
+        pa.field("alt", pa.string()),
+        pa.field("caption", pa.string()),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("position", pa.int32()),
+        pa.field("image", pa.binary()),
+        pa.field("image_mime", pa.string()),
+        pa.field("image_source", pa.string()),
+    ]
+)
+assert tuple(f.name for f in NODE_TYPE) == NODE_FIELDS
+
+DOCUMENT_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("url", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("nodes", pa.list_(NODE_TYPE)),
+        pa.field("title", pa.string()),
+        pa.field("date", pa.string()),
+        pa.field("warc_file", pa.string()),
+        pa.field("warc_record_id", pa.string()),
+        pa.field("warc_offset", pa.int64()),
+        pa.field("fetch_date", pa.string()),
+        pa.field("http_status", pa.int32()),
+        pa.field("content_type", pa.string()),
+        pa.field("charset", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("language_score", pa.float64()),
+        pa.field("signals", pa.map_(pa.string(), pa.float64())),
+        pa.field("source", pa.binary()),
+    ],
+    metadata={"interleaf.schema_version": SCHEMA_VERSION, "interleaf.table": "pages"},
+)
+
+# One row per sample of an interleaved shard (sidecar file = shard name with .parquet):
+# enough to select and audit samples without opening tars.
+INTERLEAVED_SIDECAR_SCHEMA = pa.schema(
+    [
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("language_score", pa.float64()),
+        pa.field("num_text_nodes", pa.int32()),
+        pa.field("num_images", pa.int32()),
+        pa.field("num_image_files", pa.int32()),
+        pa.field("text_chars", pa.int64()),
+        pa.field("sample_bytes", pa.int64()),
+        pa.field("json_sha256", pa.string()),
+    ],
+    metadata={"interleaf.schema_version": SCHEMA_VERSION, "interleaf.table": "interleaved_sidecar"},
+)
+
+
+def documents_to_table(docs: Iterable[Document]) -> pa.Table:
+    rows: list[dict[str, Any]] = []
+    for doc in docs:
+        row = doc.to_row()
+        row["signals"] = list(row["signals"].items())
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=DOCUMENT_SCHEMA)
+
+
+def table_to_documents(table: pa.Table) -> list[Document]:
+    return [Document.from_row(row) for row in table.to_pylist()]
+
+
+def spark_schema_ddl() -> str:
+    """The pages schema as a Spark DDL string (keeps Spark and Arrow in one place)."""
+    def ddl(t: pa.DataType) -> str:
+        if pa.types.is_string(t):
+            return "STRING"
+        if pa.types.is_binary(t):
+            return "BINARY"
+        if pa.types.is_int32(t):
+            return "INT"
+        if pa.types.is_int64(t):
+            return "BIGINT"
+        if pa.types.is_float64(t):
+            return "DOUBLE"
+        if pa.types.is_map(t):
+            return f"MAP<{ddl(t.key_type)}, {ddl(t.item_type)}>"
+        if pa.types.is_list(t):
+            return f"ARRAY<{ddl(t.value_type)}>"
+        if pa.types.is_struct(t):
+            return "STRUCT<" + ", ".join(f"`{f.name}`: {ddl(f.type)}" for f in t) + ">"
+        raise TypeError(f"no Spark type for {t}")
+
+    return ", ".join(f"`{f.name}` {ddl(f.type)}" for f in DOCUMENT_SCHEMA)
