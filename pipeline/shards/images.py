@@ -25,7 +25,7 @@ def to_jpeg(data: bytes, max_pixels: int, quality: int = 95) -> tuple[bytes | No
                 if width * height > max_pixels:
                     return None, "image_too_many_pixels"
                 if im.format == "JPEG" and im.mode in ("RGB", "L"):
-                    im.verify()  # checks structure without a full decode
+                    im.load()  # a full decode: truncated JPEGs must not reach training
                     return data, None
                 im.seek(0)  # first frame of animations
                 rgb = _flatten(im)
