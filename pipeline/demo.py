@@ -9,8 +9,8 @@ pixels derive from fixed inputs, so the demo WARC is byte-identical on every mac
 from __future__ import annotations
 
 import io
+import time
 import uuid
-from datetime import datetime
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -55,7 +55,7 @@ def _pdf_bytes() -> bytes:
     for i, line in enumerate(["interleaf demo report", "Page one of one.", "Lighthouses and tides."]):
         draw.text((72, 72 + i * 24), line, fill="black")
     out = io.BytesIO()
-    fixed = datetime(2026, 1, 15, 10, 0, 0)  # Pillow stamps the current time otherwise
+    fixed = time.gmtime(1768471200)  # 2026-01-15; Pillow stamps the current time otherwise
     im.save(out, format="PDF", resolution=72.0, creationDate=fixed, modDate=fixed)
     return out.getvalue()
 
