@@ -85,7 +85,7 @@ def cmd_job(job: str) -> Callable[[argparse.Namespace], int]:
         if job != "write-shards" and not config.input.paths:
             raise ConfigError("no input: give --input (or input.paths in the config file)")
         result = _run_job(job, config)
-        write_run_manifest(config, result)
+        write_run_manifest(config)
         print_summary(result)
         return 0
 

@@ -158,6 +158,7 @@ def extract_warc(task: WarcTask, config: Config, out_dir: str) -> dict[str, Any]
     a crash redoes only unfinished WARCs.
     """
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     stats_path = out / "_stats" / f"{task.part}.json"
     if stats_path.exists():
         return read_json(stats_path)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.config import Config
-from pipeline.outputs import atomic_write_json
+from pipeline.outputs import atomic_write_json, read_json
 from pipeline.stats import RunStats
 
 RUN_MANIFEST = "run_manifest.json"
@@ -23,23 +23,31 @@ def run_stats(result: dict[str, Any]) -> RunStats:
     return stats
 
 
-def write_run_manifest(config: Config, result: dict[str, Any]) -> Path:
-    path = Path(config.run.output) / RUN_MANIFEST
-    stats = run_stats(result)
+def write_run_manifest(config: Config) -> Path:
+    """Merge the manifests of every finished stage under the output root into one file.
+
+    Read from disk, not from this process's results, so separate spark-submit jobs still
+    leave one complete account of the run.
+    """
+    from pipeline.run import PAGES_MANIFEST, interleaved_dir, pages_dir
+
+    found: dict[str, Any] = {}
+    for stage, path in (("extract", pages_dir(config) / PAGES_MANIFEST),
+                        ("shards", interleaved_dir(config) / "manifest.json")):
+        if path.exists():
+            found[stage] = read_json(path)
+    stats = run_stats(found)
     stats.check()
     manifest = {
         "output": str(Path(config.run.output)),
         "config_hash": config.hash(),
         "stages": stats.to_dict(),
-        "file_errors": result.get("extract", {}).get("file_errors", []),
+        "file_errors": found.get("extract", {}).get("file_errors", []),
         "shards": {
-            "interleaved": {
-                "num_shards": result["shards"]["num_shards"],
-                "num_samples": result["shards"]["num_samples"],
-                "num_bytes": result["shards"]["num_bytes"],
-            }
-        } if "shards" in result else {},
+            "interleaved": {k: found["shards"][k] for k in ("num_shards", "num_samples", "num_bytes")}
+        } if "shards" in found else {},
     }
+    path = Path(config.run.output) / RUN_MANIFEST
     atomic_write_json(path, manifest)
     return path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def test_chinese_pages_decode(shared_data, tmp_path):
     path = shared_data / "warc" / "cc-main" / "resiliparse_CC-MAIN-2020-34_warcfile.warc.gz"
     _, docs = extract(path, tmp_path)
     by_url = {d.url: d for d in docs}
-    checked = 0
+    checked = han_text = 0
     for url, body, header_charset in html_responses(path):
         declared = header_charset or re.search(rb"charset=[\"']?([\w-]+)", body[:4000]).group(1).decode()
         if declared.lower() not in ("gb2312", "gbk", "windows-1251") and url not in by_url:
@@ -65,16 +66,17 @@ def test_chinese_pages_decode(shared_data, tmp_path):
         # superset browsers use for gb2312 / gbk labels).
         codec = "gb18030" if declared.lower() in ("gb2312", "gbk") else declared
         m = re.search(rb"<title>(.*?)</title>", body, re.S | re.I)
-        truth = m.group(1).decode(codec, errors="replace").strip() if m else ""
+        truth = html.unescape(m.group(1).decode(codec, errors="replace")).strip() if m else ""
         if not HAN.search(truth) or url not in by_url:
             continue
         doc = by_url[url]
         assert "\ufffd" not in doc.text and "\ufffd" not in (doc.title or ""), url
         title_han = "".join(HAN.findall(truth))
         assert "".join(HAN.findall(doc.title or "")) == title_han, (url, doc.title, truth)
-        assert HAN.search(doc.text), url
+        han_text += bool(HAN.search(doc.text))
         checked += 1
-    assert checked >= 8  # the sample holds 12 Chinese pages; some have no main text
+    # The sample holds 12 pages with Chinese titles; a few are spam whose body is English.
+    assert checked >= 10 and han_text >= checked - 2
     ru = next(d for d in docs if "01spb.ru" in d.url)
     assert ru.charset in ("cp1251", "windows-1251") and re.search("[а-яА-Я]{4}", ru.text)
 
