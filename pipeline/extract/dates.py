@@ -1,0 +1,86 @@
+"""Publication date from the page's own metadata (meta tags, JSON-LD, <time>), as yyyy-mm-dd."""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser
+
+# Meta names/properties carrying the publication date, most reliable first.
+DATE_META_KEYS: tuple[str, ...] = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "published_time",
+    "article.published",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date",
+    "dcterms.date",
+    "date",
+    "sailthru.date",
+    "parsely-pub-date",
+    "citation_publication_date",
+    "citation_date",
+)
+_DATE_META_RANK = {key: rank for rank, key in enumerate(DATE_META_KEYS)}
+
+_ISO_RE = re.compile(r"((?:19|20)\d\d)[-/.]([01]?\d)[-/.]([0-3]?\d)")
+_COMPACT_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)([01]\d)([0-3]\d)(?!\d)")
+_JSONLD_DATE_RE = re.compile(r'"datePublished"\s*:\s*"([^"]+)"')
+
+
+def normalize_date(value: str | None) -> str | None:
+    """yyyy-mm-dd from the first year-month-day written in ``value``; None when not a real date."""
+    if not value:
+        return None
+    match = _ISO_RE.search(value) or _COMPACT_RE.search(value)
+    if not match:
+        return None
+    year, month, day = (int(part) for part in match.groups())
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _meta_date(tree: LexborHTMLParser) -> str | None:
+    best: tuple[int, str] | None = None
+    for meta in tree.css("meta[content]"):
+        attrs = meta.attributes
+        key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
+        rank = _DATE_META_RANK.get(key.strip())
+        if rank is None or (best is not None and rank >= best[0]):
+            continue
+        date = normalize_date(attrs.get("content"))
+        if date is not None:
+            best = (rank, date)
+    return best[1] if best else None
+
+
+def _jsonld_date(tree: LexborHTMLParser) -> str | None:
+    for script in tree.css('script[type="application/ld+json"]'):
+        match = _JSONLD_DATE_RE.search(script.text(deep=True) or "")
+        if match and (date := normalize_date(match.group(1))):
+            return date
+    return None
+
+
+def _time_date(tree: LexborHTMLParser) -> str | None:
+    # A <time> marked as the publication date beats the first <time> on the page.
+    for selector in ("time[itemprop=datePublished]", "time[pubdate]", "[itemprop=datePublished]", "time[datetime]"):
+        node = tree.css_first(selector)
+        if node is not None:
+            attrs = node.attributes
+            value = attrs.get("datetime") or attrs.get("content") or node.text(deep=True)
+            if date := normalize_date(value):
+                return date
+    return None
+
+
+def find_date(tree: LexborHTMLParser) -> str | None:
+    """The publication date of the page, or None. Call before scripts are stripped (JSON-LD)."""
+    return _meta_date(tree) or _jsonld_date(tree) or _time_date(tree)

@@ -1,0 +1,518 @@
+"""HTML → interleaved document: the page's main text as blocks, with its images kept in place.
+
+One C parse (lexbor via selectolax), junk tags stripped in C, then a single Python walk of the
+DOM that skips boilerplate subtrees (by tag, role, class/id words, hidden state) and cuts the
+rest into paragraph-level blocks and image nodes, each remembering its ancestor elements.
+The main container is the element holding most of the page's "good" text (long, link-poor
+blocks), preferring a semantic one (<article>, <main>, articleBody, "entry-content", ...);
+its blocks, minus link-dense ones, are the document. Lengths count characters, so CJK text
+(no spaces) is measured like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from pipeline.extract.boilerplate import (
+    BOILERPLATE_TAGS,
+    JUNK_CONTAINER_TAGS,
+    JUNK_TAGS,
+    MAIN_CONTAINER_RE,
+    class_id,
+    is_boilerplate_name,
+    is_boilerplate_role,
+    is_hidden,
+)
+from pipeline.extract.dates import find_date
+from pipeline.extract.images import image_node
+from schemas.document import BlockKind, ImageNode, TextNode
+
+HEADING = BlockKind.HEADING.value
+PARAGRAPH = BlockKind.PARAGRAPH.value
+LIST = BlockKind.LIST.value
+TABLE = BlockKind.TABLE.value
+CAPTION = BlockKind.CAPTION.value
+QUOTE = BlockKind.QUOTE.value
+CODE = BlockKind.CODE.value
+IMAGE = "image"
+
+# A block of at least this many characters, with few links, counts as main-text evidence.
+MIN_GOOD_CHARS = 40
+# Link text share above which a block is navigation, not text.
+MAX_GOOD_LINK_DENSITY = 0.3
+MAX_KEPT_LINK_DENSITY = 0.5
+# A semantic container is taken when it holds this share of the good text.
+SEMANTIC_SHARE = 0.5
+# Otherwise the deepest element holding this share of the good text is the container.
+CONTAINER_SHARE = 0.7
+# A boilerplate-named element holding more than this share of the page text is a wrapper
+# (e.g. <form id="aspnetForm"> around the whole page, class="has-sidebar"): walk into it.
+WRAPPER_TEXT_SHARE = 0.6
+
+BLOCK_TAGS: frozenset[str] = frozenset(
+    {
+        "p", "div", "section", "article", "main", "header", "h1", "h2", "h3", "h4", "h5", "h6",
+        "ul", "ol", "li", "dl", "dt", "dd", "table", "tr", "td", "th", "thead", "tbody",
+        "tfoot", "caption", "blockquote", "pre", "figure", "figcaption", "address", "hr",
+        "center", "details", "summary", "body", "html", "fieldset", "legend", "aside", "nav",
+        "footer", "form",
+    }
+)  # fmt: skip
+KIND_OF_TAG: dict[str, str] = {
+    "h1": HEADING, "h2": HEADING, "h3": HEADING, "h4": HEADING, "h5": HEADING, "h6": HEADING,
+    "li": LIST, "dt": LIST, "dd": LIST,
+    "figcaption": CAPTION, "blockquote": QUOTE, "pre": CODE,
+}  # fmt: skip
+SEMANTIC_TAGS: frozenset[str] = frozenset({"article", "main"})
+# Elements that can be the main-content container (not a paragraph or list item itself).
+CONTAINER_TAGS: frozenset[str] = frozenset(
+    {"div", "section", "article", "main", "td", "body", "form", "center", "blockquote", "header"}
+)
+# Their class words describe the page or post (WordPress: "tag-sponsor"), not a page part.
+NEVER_BOILERPLATE_TAGS: frozenset[str] = frozenset({"html", "body", "article", "main"})
+# Elements inside a table cell that show the table lays out a page rather than holding data.
+LAYOUT_TABLE_SELECTOR = "p, div, ul, ol, h1, h2, h3, h4, h5, blockquote, article, section"
+CELL_SEPARATOR = " | "
+
+# Exit actions recorded when entering an element (bit flags, undone when leaving it).
+_BLOCK = 1
+_ANCESTOR = 2
+_KIND = 4
+_LINK = 8
+_PRE = 16
+_ARTICLE = 32
+_TABLE = 64
+_FIGURE = 128
+_NAMED = 256
+
+
+@dataclass
+class Extracted:
+    """What the extractor found in one page."""
+
+    title: str | None
+    date: str | None
+    nodes: list[TextNode | ImageNode] = field(default_factory=list)
+
+
+class _Block:
+    __slots__ = ("kind", "text", "chars", "link_chars", "ancestors", "image", "in_boilerplate")
+
+    def __init__(
+        self,
+        kind: str,
+        text: str,
+        link_chars: int,
+        ancestors: tuple[int, ...],
+        image: ImageNode | None = None,
+        in_boilerplate: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.text = text
+        self.chars = len(text)
+        self.link_chars = min(link_chars, self.chars)
+        self.ancestors = ancestors
+        self.image = image
+        self.in_boilerplate = in_boilerplate
+
+    @property
+    def link_density(self) -> float:
+        return self.link_chars / self.chars if self.chars else 0.0
+
+
+def collapse_whitespace(raw: str) -> str:
+    """Collapse runs of whitespace, keeping the line breaks <br> put in, dropping empty lines."""
+    return "\n".join(" ".join(line.split()) for line in raw.split("\n") if line and not line.isspace())
+
+
+def _preformatted(raw: str) -> str:
+    return "\n".join(line.rstrip() for line in raw.strip("\n").split("\n")).strip("\n")
+
+
+class _Walker:
+    """One pass over the DOM, turning it into blocks with their ancestor element ids."""
+
+    def __init__(self, base_url: str, page_chars: int) -> None:
+        self.base_url = base_url
+        self.wrapper_chars = page_chars * WRAPPER_TEXT_SHARE
+        self.blocks: list[_Block] = []
+        self.depths: list[int] = []  # element id → depth
+        self.semantic: list[int] = []  # ids of <article>/<main>/articleBody-like elements
+        # Ids of elements whose class/id names boilerplate. Walked rather than skipped: Blogger
+        # puts whole posts in a "widget", so whether they count depends on the container.
+        self.named_boilerplate: set[int] = set()
+        self.containers: set[int] = set()  # ids of elements that may hold the main content
+        self.boilerplate_depth = 0
+        self.ancestors: list[int] = []
+        self.kinds: list[str] = []
+        self.tables: list[bool] = []  # per open <table>: does it hold data (not layout)?
+        self.captions: list[str | None] = []  # per open <figure> with an image
+        self.buffer: list[str] = []
+        self.link_chars = 0
+        self.link_depth = 0
+        self.pre_depth = 0
+        self.article_depth = 0
+
+    # -- blocks ------------------------------------------------------------------------
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        raw = "".join(self.buffer)
+        self.buffer.clear()
+        link_chars, self.link_chars = self.link_chars, 0
+        kind = self.kinds[-1] if self.kinds else PARAGRAPH
+        text = _preformatted(raw) if self.pre_depth else collapse_whitespace(raw)
+        if kind == TABLE:
+            text = text.strip(" |")
+        if text:
+            self.blocks.append(
+                _Block(kind, text, link_chars, tuple(self.ancestors), None, self.boilerplate_depth > 0)
+            )
+
+    def add_image(self, image: ImageNode | None) -> None:
+        if image is None:
+            return
+        self.flush()
+        if self.captions and image.caption is None:
+            image.caption = self.captions[-1]
+        self.blocks.append(
+            _Block(IMAGE, "", 0, tuple(self.ancestors), image, self.boilerplate_depth > 0)
+        )
+
+    # -- walk --------------------------------------------------------------------------
+    def walk(self, root: LexborNode) -> None:
+        # Iterative: broken pages nest thousands of unclosed tags, beyond Python's recursion.
+        parents: list[tuple[LexborNode, int]] = []
+        node = root.child
+        while node is not None:
+            descend, actions = self.enter(node)
+            if descend and node.child is not None:
+                parents.append((node, actions))
+                node = node.child
+                continue
+            if actions:
+                self.leave(actions)
+            following = node.next
+            while following is None and parents:
+                parent, parent_actions = parents.pop()
+                if parent_actions:
+                    self.leave(parent_actions)
+                following = parent.next
+            node = following
+        self.flush()
+
+    def enter(self, node: LexborNode) -> tuple[bool, int]:
+        tag = node.tag
+        if tag == "-text":
+            self.add_text(node.text_content or "")
+            return False, 0
+        if not tag or not tag[0].isalpha():
+            return False, 0
+        if tag == "br":
+            self.buffer.append("\n")
+            return False, 0
+        attrs = node.attributes
+        if tag == "img":
+            self.add_image(image_node(attrs, self.base_url))
+            return False, 0
+        if tag == "picture":
+            self.add_picture(node)
+            return False, 0
+        if self.is_skipped(node, tag, attrs):
+            if tag in BLOCK_TAGS:
+                self.flush()
+            return False, 0
+        return True, self.open_element(node, tag, attrs)
+
+    def add_text(self, text: str) -> None:
+        # Whitespace between tags opens no block (most text nodes of a page are such).
+        if not text or (not self.buffer and text.isspace()):
+            return
+        self.buffer.append(text)
+        if self.link_depth:
+            self.link_chars += len(text.strip())
+
+    def add_picture(self, node: LexborNode) -> None:
+        source = node.css_first("source[srcset], source[data-srcset]")
+        srcset = None
+        if source is not None:
+            source_attrs = source.attributes
+            srcset = source_attrs.get("data-srcset") or source_attrs.get("srcset")
+        img = node.css_first("img")
+        attrs = img.attributes if img is not None else {}
+        self.add_image(image_node(attrs, self.base_url, picture_srcset=srcset))
+
+    def is_skipped(self, node: LexborNode, tag: str, attrs: dict[str, str | None]) -> bool:
+        """Hidden, or boilerplate by tag or role: the whole subtree is left out."""
+        if tag == "figcaption" and self.captions:
+            return True  # already on the figure's image node
+        if not attrs and tag not in BOILERPLATE_TAGS and tag != "header":
+            return False
+        if is_hidden(attrs):
+            return True
+        boilerplate = (
+            tag in BOILERPLATE_TAGS
+            or (tag == "header" and not self.article_depth)
+            or is_boilerplate_role(attrs)
+        )
+        return boilerplate and not self.is_page_wrapper(node)
+
+    def is_page_wrapper(self, node: LexborNode) -> bool:
+        return len(node.text(deep=True)) > self.wrapper_chars
+
+    def open_element(self, node: LexborNode, tag: str, attrs: dict[str, str | None]) -> int:
+        actions = 0
+        named_boilerplate = (
+            bool(attrs) and tag not in NEVER_BOILERPLATE_TAGS and is_boilerplate_name(class_id(attrs))
+        )
+        in_data_table = bool(self.tables) and self.tables[-1]
+        is_block = tag in BLOCK_TAGS and not (in_data_table and tag in ("td", "th"))
+        if is_block or named_boilerplate:
+            if is_block:
+                if self.buffer:
+                    self.flush()
+                actions |= _BLOCK
+            actions |= _ANCESTOR
+            element_id = len(self.depths)
+            self.depths.append(len(self.ancestors))
+            self.ancestors.append(element_id)
+            if tag in CONTAINER_TAGS:
+                self.containers.add(element_id)
+            if named_boilerplate:
+                self.flush()
+                self.named_boilerplate.add(element_id)
+                self.boilerplate_depth += 1
+                actions |= _NAMED
+            elif self.is_semantic(tag, attrs):
+                self.semantic.append(element_id)
+        if tag in SEMANTIC_TAGS:
+            self.article_depth += 1
+            actions |= _ARTICLE
+        if tag == "a":
+            self.link_depth += 1
+            actions |= _LINK
+        elif tag == "pre":
+            self.pre_depth += 1
+            actions |= _PRE
+        elif tag == "table":
+            self.tables.append(node.css_first(LAYOUT_TABLE_SELECTOR) is None)
+            actions |= _TABLE
+        elif tag == "figure":
+            actions |= self.open_figure(node)
+        kind = KIND_OF_TAG.get(tag)
+        if kind is None and tag in ("tr", "td", "th") and in_data_table:
+            if tag == "tr":
+                kind = TABLE
+            elif self.buffer:
+                self.buffer.append(CELL_SEPARATOR)
+        if kind is not None:
+            self.kinds.append(kind)
+            actions |= _KIND
+        return actions
+
+    def open_figure(self, node: LexborNode) -> int:
+        if node.css_first("img, picture, source") is None:
+            return 0  # a figure around a quote or code: walk it like any block
+        figcaption = node.css_first("figcaption")
+        caption = collapse_whitespace(figcaption.text(deep=True)) if figcaption is not None else ""
+        self.captions.append(caption.replace("\n", " ") or None)
+        return _FIGURE
+
+    @staticmethod
+    def is_semantic(tag: str, attrs: dict[str, str | None]) -> bool:
+        if tag in SEMANTIC_TAGS or attrs.get("role") == "main":
+            return True
+        if (attrs.get("itemprop") or "").lower() == "articlebody":
+            return True
+        names = class_id(attrs)
+        return bool(names) and MAIN_CONTAINER_RE.search(names) is not None
+
+    def leave(self, actions: int) -> None:
+        if actions & (_BLOCK | _NAMED) and self.buffer:
+            self.flush()
+        if actions & _ANCESTOR:
+            self.ancestors.pop()
+        if actions & _KIND:
+            self.kinds.pop()
+        if actions & _LINK:
+            self.link_depth -= 1
+        if actions & _PRE:
+            self.pre_depth -= 1
+        if actions & _ARTICLE:
+            self.article_depth -= 1
+        if actions & _TABLE:
+            self.tables.pop()
+        if actions & _FIGURE:
+            self.captions.pop()
+        if actions & _NAMED:
+            self.boilerplate_depth -= 1
+
+
+# -- choosing the main content ------------------------------------------------------------
+def _is_good(block: _Block) -> bool:
+    return (
+        block.kind not in (IMAGE, HEADING, CAPTION)
+        and block.chars >= MIN_GOOD_CHARS
+        and block.link_density <= MAX_GOOD_LINK_DENSITY
+    )
+
+
+def _good_text_per_element(blocks: list[_Block]) -> tuple[dict[int, int], int]:
+    totals: dict[int, int] = {}
+    grand_total = 0
+    for block in blocks:
+        if _is_good(block):
+            grand_total += block.chars
+            for element_id in block.ancestors:
+                totals[element_id] = totals.get(element_id, 0) + block.chars
+    return totals, grand_total
+
+
+def _boilerplate_elements(walker: _Walker, blocks: list[_Block]) -> set[int]:
+    """Boilerplate-named elements, minus those holding most of the good text: those are
+    wrappers with unlucky names (Blogger wraps posts in "widget" and "date-outer")."""
+    totals, grand_total = _good_text_per_element(blocks)
+    limit = WRAPPER_TEXT_SHARE * grand_total
+    return {e for e in walker.named_boilerplate if not grand_total or totals.get(e, 0) < limit}
+
+
+def _mark_boilerplate(blocks: list[_Block], boilerplate: set[int]) -> None:
+    for block in blocks:
+        if block.in_boilerplate:
+            block.in_boilerplate = any(a in boilerplate for a in block.ancestors)
+
+
+def choose_container(walker: _Walker, blocks: list[_Block]) -> int | None:
+    """Id of the main-content element, or None to keep the whole page's good blocks."""
+    totals, grand_total = _good_text_per_element(blocks)
+    if not grand_total:
+        return None
+    semantic = [e for e in walker.semantic if totals.get(e, 0) >= SEMANTIC_SHARE * grand_total]
+    if semantic:
+        # The outermost of the semantic elements holding most of the text keeps the article's
+        # own headline and lead image along with its body.
+        best = max(totals[e] for e in semantic)
+        return min((e for e in semantic if totals[e] >= 0.9 * best), key=lambda e: walker.depths[e])
+    candidates = [
+        e
+        for e, chars in totals.items()
+        if chars >= CONTAINER_SHARE * grand_total and e in walker.containers
+    ]
+    return max(candidates, key=lambda e: walker.depths[e]) if candidates else None
+
+
+def _keep(block: _Block) -> bool:
+    if block.kind == IMAGE:
+        return True
+    return block.link_density <= MAX_KEPT_LINK_DENSITY
+
+
+def _to_nodes(blocks: list[_Block]) -> list[TextNode | ImageNode]:
+    nodes: list[TextNode | ImageNode] = []
+    for block in blocks:
+        if block.image is not None:
+            previous = nodes[-1] if nodes else None
+            if isinstance(previous, ImageNode) and previous.url == block.image.url:
+                continue  # the same image repeated adjacently (e.g. <picture> + <noscript>)
+            block.image.position = len(nodes)
+            nodes.append(block.image)
+        else:
+            nodes.append(TextNode(text=block.text, kind=block.kind))
+    return nodes
+
+
+def _drop_orphan_headings(blocks: list[_Block], kept: list[bool]) -> None:
+    """A heading whose section text was all dropped ("Related articles" over a link list) or
+    that ends the page introduces nothing: drop it too."""
+    following_kept: bool | None = None  # is the next text block kept? None at the end
+    for i in range(len(blocks) - 1, -1, -1):
+        block = blocks[i]
+        if block.kind == IMAGE:
+            continue
+        if block.kind == HEADING:
+            kept[i] = kept[i] and bool(following_kept)
+        following_kept = kept[i]
+
+
+def select_main_blocks(walker: _Walker) -> list[_Block]:
+    _mark_boilerplate(walker.blocks, _boilerplate_elements(walker, walker.blocks))
+    candidates = [b for b in walker.blocks if not b.in_boilerplate]
+    container = choose_container(walker, candidates)
+    if container is not None:
+        candidates = [b for b in candidates if container in b.ancestors]
+    kept = [_keep(b) for b in candidates]
+    _drop_orphan_headings(candidates, kept)
+    return [b for b, keep in zip(candidates, kept) if keep]
+
+
+# -- metadata ------------------------------------------------------------------------------
+def find_title(tree: LexborHTMLParser) -> str | None:
+    for selector, attribute in (
+        ("title", None),
+        ('meta[property="og:title"]', "content"),
+        ('meta[name="twitter:title"]', "content"),
+        ("h1", None),
+    ):
+        node = tree.css_first(selector)
+        if node is None:
+            continue
+        value = node.attributes.get(attribute) if attribute else node.text(deep=True)
+        title = " ".join((value or "").split())
+        if title:
+            return title
+    return None
+
+
+def base_url_of(tree: LexborHTMLParser, url: str) -> str:
+    base = tree.css_first("base[href]")
+    href = (base.attributes.get("href") or "").strip() if base is not None else ""
+    if not href:
+        return url
+    try:
+        return urljoin(url, href)
+    except ValueError:
+        return url
+
+
+def remove_junk_containers(root: LexborNode, page_chars: int) -> None:
+    wrapper_chars = page_chars * WRAPPER_TEXT_SHARE
+    for node in root.css(", ".join(JUNK_CONTAINER_TAGS)):
+        if node.parent is None:
+            continue  # inside a junk element already removed
+        if len(node.text(deep=True)) > wrapper_chars:
+            node.unwrap()
+        else:
+            node.decompose()
+
+
+# -- entry point ---------------------------------------------------------------------------
+def extract_document(html: str, url: str) -> Extracted:
+    """Main text blocks and in-place images of one HTML page. Never raises on bad HTML."""
+    if not html or not html.strip():
+        return Extracted(title=None, date=None, nodes=[])
+    try:
+        return _extract(html, url)
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError, RuntimeError):
+        # The parser and heuristics see arbitrary input; a page that trips them is a bad
+        # record, not a reason to stop a Spark task.
+        return Extracted(title=None, date=None, nodes=[])
+
+
+def _extract(html: str, url: str) -> Extracted:
+    tree = LexborHTMLParser(html)
+    title = find_title(tree)
+    date = find_date(tree)
+    base_url = base_url_of(tree, url)
+    tree.strip_tags(list(JUNK_TAGS))
+    root = tree.body or tree.root
+    if root is None:
+        return Extracted(title=title, date=date, nodes=[])
+    page_chars = len(root.text(deep=True))
+    remove_junk_containers(root, page_chars)
+    walker = _Walker(base_url, page_chars)
+    walker.walk(root)
+    nodes = _to_nodes(select_main_blocks(walker))
+    return Extracted(title=title, date=date, nodes=nodes)

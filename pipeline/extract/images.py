@@ -1,0 +1,141 @@
+"""Image nodes from <img> / <picture>: the real URL behind lazy loading, made absolute."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from schemas.document import ImageNode
+
+# Attributes lazy-loading scripts read the real URL from, most specific first.
+LAZY_SRCSET_ATTRS: tuple[str, ...] = ("data-srcset", "data-lazy-srcset")
+LAZY_SRC_ATTRS: tuple[str, ...] = (
+    "data-src",
+    "data-lazy-src",
+    "data-original",
+    "data-lazy",
+    "data-url",
+    "data-hi-res-src",
+    "data-full-src",
+    "data-actualsrc",
+    "data-echo",
+    "lazy-src",
+)
+
+_PLACEHOLDER_RE = re.compile(
+    r"(?:^|/)(?:blank|spacer|pixel|transparent|empty|placeholder|grey|gray|loading|lazy)"
+    r"[\w-]*\.(?:gif|png|svg)(?:$|\?)",
+    re.IGNORECASE,
+)
+_LEADING_INT_RE = re.compile(r"\s*(\d+)(?:\.\d+)?\s*(?:px)?\s*$")
+_STYLE_DIM_RE = re.compile(r"(?<![-\w])(width|height)\s*:\s*(\d+)(?:\.\d+)?\s*px", re.IGNORECASE)
+_DESCRIPTOR_RE = re.compile(r"^(\d+(?:\.\d+)?)([wx])$", re.IGNORECASE)
+
+
+def parse_srcset(srcset: str) -> str | None:
+    """The largest candidate of a srcset, by its ``w`` (or else ``x``) descriptor."""
+    best_url: str | None = None
+    best_size = -1.0
+    for candidate in _split_srcset(srcset):
+        parts = candidate.split()
+        if not parts:
+            continue
+        url, size = parts[0], 1.0
+        if len(parts) > 1:
+            match = _DESCRIPTOR_RE.match(parts[-1])
+            if match:
+                value = float(match.group(1))
+                # w descriptors are pixels, x descriptors densities: rank any w above any x.
+                size = value * 1e6 if match.group(2).lower() == "w" else value
+        if size > best_size:
+            best_url, best_size = url, size
+    return best_url
+
+
+def _split_srcset(srcset: str) -> list[str]:
+    """Split on the commas that separate candidates, not those inside a URL (e.g. Cloudinary)."""
+    return [c for c in re.split(r",\s+|,(?=\s*(?:https?:)?/)", srcset.strip()) if c.strip()]
+
+
+def is_placeholder(url: str | None) -> bool:
+    """A URL that is not the real image: data: URI, blank/spacer gif, or nothing at all."""
+    if not url or not url.strip():
+        return True
+    lowered = url.strip().lower()
+    return lowered.startswith(("data:", "about:", "javascript:")) or bool(_PLACEHOLDER_RE.search(lowered))
+
+
+def parse_dimension(value: str | None) -> int | None:
+    """An integer pixel hint from an attribute like "640", "640px" or "640.0"; None otherwise."""
+    if not value:
+        return None
+    match = _LEADING_INT_RE.match(value)
+    return int(match.group(1)) if match else None
+
+
+def dimensions(attrs: dict[str, str | None]) -> tuple[int | None, int | None]:
+    """Width/height hints from attributes, else from inline style pixels."""
+    width = parse_dimension(attrs.get("width"))
+    height = parse_dimension(attrs.get("height"))
+    style = attrs.get("style")
+    if style and (width is None or height is None):
+        for name, value in _STYLE_DIM_RE.findall(style):
+            if name.lower() == "width" and width is None:
+                width = int(value)
+            elif name.lower() == "height" and height is None:
+                height = int(value)
+    return width, height
+
+
+def choose_source(attrs: dict[str, str | None], picture_srcset: str | None = None) -> str | None:
+    """The real image URL: lazy attributes, then srcset (largest), then <picture>, then src."""
+    for name in LAZY_SRCSET_ATTRS:
+        value = attrs.get(name)
+        if value and (url := parse_srcset(value)) and not is_placeholder(url):
+            return url
+    for name in LAZY_SRC_ATTRS:
+        value = attrs.get(name)
+        if value and not is_placeholder(value):
+            return value.strip()
+    for srcset in (attrs.get("srcset"), picture_srcset):
+        if srcset and (url := parse_srcset(srcset)) and not is_placeholder(url):
+            return url
+    src = attrs.get("src")
+    return None if is_placeholder(src) else src.strip()  # type: ignore[union-attr]
+
+
+def absolute_url(url: str, base_url: str) -> str | None:
+    """Resolve against the base; keep only http(s) results."""
+    try:
+        resolved = urljoin(base_url, url.strip())
+    except ValueError:
+        return None
+    if resolved.startswith("//"):
+        resolved = "https:" + resolved
+    return resolved if resolved.startswith(("http://", "https://")) else None
+
+
+def is_tracking_pixel(width: int | None, height: int | None) -> bool:
+    return (width is not None and width <= 1) or (height is not None and height <= 1)
+
+
+def image_node(
+    attrs: dict[str, str | None],
+    base_url: str,
+    picture_srcset: str | None = None,
+    caption: str | None = None,
+) -> ImageNode | None:
+    """An ImageNode for an <img>, or None for placeholders, tracking pixels and non-http URLs."""
+    source = choose_source(attrs, picture_srcset)
+    if source is None:
+        return None
+    width, height = dimensions(attrs)
+    if is_tracking_pixel(width, height):
+        return None
+    url = absolute_url(source, base_url)
+    if url is None:
+        return None
+    alt = (attrs.get("alt") or "").strip() or None
+    if alt is not None:
+        alt = " ".join(alt.split())
+    return ImageNode(url=url, alt=alt, caption=caption, width=width, height=height)
