@@ -33,6 +33,8 @@ class InputConfig:
 
 @dataclass
 class ExtractConfig:
+    # Records with a larger block are skipped unread ("record_too_large"): bounds memory.
+    max_record_bytes: int = 64 * 1024 * 1024
     max_html_bytes: int = 8 * 1024 * 1024  # larger HTML payloads are dropped, not parsed
     min_text_chars: int = 1  # documents with less main text are dropped ("too_little_text")
     keep_pdfs: bool = True  # PDFs are set aside in the pages table for the OCR stage

@@ -39,6 +39,8 @@ def record_drop_reason(record: WarcRecord, config: ExtractConfig) -> str | None:
     if record.record_type == "response" and config.ok_status_only and status is not None:
         if not 200 <= status < 300:
             return f"http_status:{status // 100}xx"
+    if record.payload_error == "too_large":
+        return "record_too_large"
     if record.payload_error:
         return "content_encoding_error"
     if not record.payload:

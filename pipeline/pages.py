@@ -52,10 +52,10 @@ def _image_key(url: str) -> str:
     return url.split("#", 1)[0]
 
 
-def index_archived_images(path: str, reader: str) -> dict[str, int]:
+def index_archived_images(path: str, reader: str, max_bytes: int) -> dict[str, int]:
     """URL → offset of every image response in the WARC (first capture wins)."""
     index: dict[str, int] = {}
-    for record in read_records(path, reader=reader):
+    for record in read_records(path, reader=reader, max_block_bytes=max_bytes):
         if (
             record.record_type in ("response", "resource")
             and record.offset is not None
@@ -173,10 +173,10 @@ def extract_warc(task: WarcTask, config: Config, out_dir: str) -> dict[str, Any]
             path = stack.enter_context(local_copy(task.uri, spool))
         images = None
         if ex.archived_images:
-            index = index_archived_images(path, reader)
+            index = index_archived_images(path, reader, ex.max_archived_image_bytes)
             stats.count("archived_image_records", len(index))
             images = ArchivedImages(path, reader, index, ex, stats)
-        records = read_records(path, reader=reader, report=report)
+        records = read_records(path, reader=reader, report=report, max_block_bytes=ex.max_record_bytes)
         # Records keep the URI the user gave, not the spool path.
         records = (_with_uri(r, task.uri) for r in records)
         rows = _write_parquet(extract_records(records, ex, stats, images), out / f"{task.part}.parquet")

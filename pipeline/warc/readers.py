@@ -24,28 +24,34 @@ class RawRecord:
     headers: list[tuple[str, str]]  # WARC headers in file order, names as written
     block: bytes
     length: int | None  # declared block length; None when the header block is incomplete
+    oversize: bool = False  # block longer than the caller's limit: skipped, never in memory
 
 
-def iter_warcio(stream: IO[bytes]) -> Iterator[RawRecord]:
+def _too_large(length: int | None, max_block: int | None) -> bool:
+    return max_block is not None and length is not None and length > max_block
+
+
+def iter_warcio(stream: IO[bytes], max_block: int | None = None) -> Iterator[RawRecord]:
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
     it = ArchiveIterator(stream, no_record_parse=True, arc2warc=True)
     try:
         for rec in it:
-            block = rec.raw_stream.read()
-            # get_record_offset() reads the record to its end: call it after the block.
-            offset = it.get_record_offset()
             # rec.length, not Content-Length: for ARC headers warcio declares a length it
             # does not serve as block (the filedesc body).
-            yield RawRecord(offset, list(rec.rec_headers.headers), block, rec.length)
+            oversize = _too_large(rec.length, max_block)
+            block = b"" if oversize else rec.raw_stream.read()
+            # get_record_offset() reads the record to its end: call it after the block.
+            offset = it.get_record_offset()
+            yield RawRecord(offset, list(rec.rec_headers.headers), block, rec.length, oversize)
     except ArchiveLoadFailed as err:
         if "non-chunked gzip" in str(err):
             raise WholeFileGzip(str(err).strip()) from err
         raise
 
 
-def iter_fastwarc(stream: IO[bytes]) -> Iterator[RawRecord]:
+def iter_fastwarc(stream: IO[bytes], max_block: int | None = None) -> Iterator[RawRecord]:
     from fastwarc.warc import ArchiveIterator
 
     last = -1
@@ -56,7 +62,10 @@ def iter_fastwarc(stream: IO[bytes]) -> Iterator[RawRecord]:
             raise WholeFileGzip(f"record offsets stop increasing at {pos}")
         last = pos
         headers = list(rec.headers.to_tuples())
-        yield RawRecord(pos, headers, rec.reader.read(), _declared_length(rec.headers))
+        length = _declared_length(rec.headers)
+        oversize = _too_large(length, max_block)
+        # An unread block is skipped by the iterator, so a huge record never sits in memory.
+        yield RawRecord(pos, headers, b"" if oversize else rec.reader.read(), length, oversize)
 
 
 def _declared_length(headers: object) -> int | None:
@@ -67,13 +76,13 @@ def _declared_length(headers: object) -> int | None:
         return None
 
 
-BACKENDS: dict[str, Callable[[IO[bytes]], Iterator[RawRecord]]] = {
+BACKENDS: dict[str, Callable[[IO[bytes], int | None], Iterator[RawRecord]]] = {
     "fastwarc": iter_fastwarc,
     "warcio": iter_warcio,
 }
 
 
-def backend(name: str) -> Callable[[IO[bytes]], Iterator[RawRecord]]:
+def backend(name: str) -> Callable[[IO[bytes], int | None], Iterator[RawRecord]]:
     try:
         return BACKENDS[name]
     except KeyError:

@@ -79,18 +79,22 @@ def read_records(
     reader: str = DEFAULT_READER,
     report: WarcFileReport | None = None,
     storage_options: dict[str, Any] | None = None,
+    max_block_bytes: int | None = None,
 ) -> Iterator[WarcRecord]:
     """Yield every record of a WARC/ARC file in order; problems go to ``report``.
 
-    ``report`` is complete once the iterator is exhausted. Raises ``ValueError`` only for
-    an unknown ``reader``.
+    ``report`` is complete once the iterator is exhausted. Records whose block is longer
+    than ``max_block_bytes`` are yielded without payload (``payload_error="too_large"``),
+    so memory stays bounded whatever a crawl archived. Raises ``ValueError`` only for an
+    unknown ``reader``.
     """
     backend(reader)  # validate now, not at the first next()
-    return _read_records(uri, reader, report or WarcFileReport(uri), storage_options)
+    return _read_records(uri, reader, report or WarcFileReport(uri), storage_options, max_block_bytes)
 
 
 def _read_records(
-    uri: str, reader: str, report: WarcFileReport, storage_options: dict[str, Any] | None
+    uri: str, reader: str, report: WarcFileReport, storage_options: dict[str, Any] | None,
+    max_block_bytes: int | None = None,
 ) -> Iterator[WarcRecord]:
     try:
         raw = open_input(uri, storage_options)
@@ -104,7 +108,8 @@ def _read_records(
         if framing is None:
             return
         report.reader = "warcio" if framing.kind == "arc" else reader
-        records = _records(stream, report.reader, uri, report, arc=framing.kind == "arc")
+        records = _records(stream, report.reader, uri, report, arc=framing.kind == "arc",
+                           max_block_bytes=max_block_bytes)
         for record in records:
             last_offset = record.offset
             yield record
@@ -128,9 +133,10 @@ def _sniff(stream: PeekStream, report: WarcFileReport) -> Framing | None:
 
 
 def _records(
-    stream: IO[bytes], reader: str, uri: str, report: WarcFileReport, arc: bool = False
+    stream: IO[bytes], reader: str, uri: str, report: WarcFileReport, arc: bool = False,
+    max_block_bytes: int | None = None,
 ) -> Iterator[WarcRecord]:
-    raws = BACKENDS[reader](stream)
+    raws = BACKENDS[reader](stream, max_block_bytes)
     while True:
         try:
             raw = next(raws)
@@ -191,6 +197,9 @@ def build_record(
         date=date,
         warc_headers=headers,
     )
+    if raw.oversize:
+        record.payload_error = "too_large"
+        return record
     truncated = len(raw.block) < declared
     if _is_http(record_type, headers, raw.block):
         _fill_http(record, raw.block, truncated)
@@ -317,7 +326,7 @@ def _one_record_at(
     if not _record_starts_at(f, offset, arc):
         return None
     f.seek(offset)
-    raws = BACKENDS[reader](PeekStream(f))
+    raws = BACKENDS[reader](PeekStream(f), None)
     try:
         raw = next(raws, None)
     except Exception:  # not a record boundary, or damaged data: no record here

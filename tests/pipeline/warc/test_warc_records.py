@@ -122,6 +122,20 @@ def test_undecodable_body_keeps_raw_bytes(tmp_path: Path, reader: str, kit: Any)
 
 @pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize("compress", [True, False], ids=["gzip", "plain"])
+def test_oversize_records_are_skipped_unread(tmp_path: Path, reader: str, compress: bool, kit: Any) -> None:
+    big = b"<html><body>" + b"x" * 50_000 + b"</body></html>"
+    path = kit.write_warc(tmp_path / "big.warc.gz", [
+        kit.html_response("http://x/big", big),
+        kit.html_response("http://x/small", HTML),
+    ], compress=compress)
+    records = list(read_records(str(path), reader=reader, max_block_bytes=10_000))
+    assert [(r.target_uri, r.payload_error, len(r.payload)) for r in records] == [
+        ("http://x/big", "too_large", 0), ("http://x/small", None, len(HTML))]
+    assert records[0].record_type == "response" and records[0].record_id
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("compress", [True, False], ids=["gzip", "plain"])
 def test_truncated_inside_last_payload(tmp_path: Path, reader: str, compress: bool, kit: Any) -> None:
     specs = [kit.Spec("warcinfo", "t.warc.gz"), kit.html_response("http://x/1", HTML),
              kit.html_response("http://x/2", HTML)]
