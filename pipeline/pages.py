@@ -24,7 +24,7 @@ from pipeline.documents import build_document, sniff_mime
 from pipeline.outputs import atomic_write_json, read_json
 from pipeline.stats import StageStats
 from pipeline.warc.records import WarcFileReport, WarcRecord, read_record_at, read_records
-from pipeline.warc.sources import local_copy
+from pipeline.warc.sources import is_local, local_copy
 from schemas import Document
 from schemas.arrow import DOCUMENT_SCHEMA, documents_to_table
 
@@ -42,10 +42,6 @@ class WarcTask:
     @property
     def part(self) -> str:
         return f"part-{self.index:05d}"
-
-
-def _is_remote(uri: str) -> bool:
-    return "://" in uri and not uri.startswith("file://")
 
 
 def _image_key(url: str) -> str:
@@ -168,7 +164,7 @@ def extract_warc(task: WarcTask, config: Config, out_dir: str) -> dict[str, Any]
     report = WarcFileReport(uri=task.uri)
     with contextlib.ExitStack() as stack:
         path = task.uri
-        if ex.archived_images and _is_remote(task.uri):
+        if ex.archived_images and not is_local(task.uri):
             spool = stack.enter_context(tempfile.TemporaryDirectory(dir=ex.spool_dir))
             path = stack.enter_context(local_copy(task.uri, spool))
         images = None
