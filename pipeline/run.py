@@ -43,6 +43,20 @@ def _merge(results: list[dict[str, Any]]) -> RunStats:
     return run
 
 
+def _pin_inputs(out: Path, uris: list[str]) -> None:
+    """Resume only onto the same resolved input list: part N must still mean WARC N.
+
+    A glob or listing can resolve differently between a crash and its rerun (new files);
+    then the partial parts are discarded rather than mixed with the new numbering.
+    """
+    pinned = out / "_inputs.json"
+    if pinned.exists() and read_json(pinned) != uris:
+        log.warning("extract: input list changed since the interrupted run; starting over")
+        for path in [*out.glob("part-*.parquet"), *(out / "_stats").glob("part-*.json")]:
+            path.unlink()
+    atomic_write_json(pinned, uris)
+
+
 def run_extract(config: Config) -> dict[str, Any]:
     """WARC files → ``pages/`` parquet (one part per WARC) + ``_manifest.json``."""
     out = pages_dir(config)
@@ -52,6 +66,7 @@ def run_extract(config: Config) -> dict[str, Any]:
     uris = resolve_inputs(config.input.paths, config.input.base_url)
     if config.input.limit:
         uris = uris[: config.input.limit]
+    _pin_inputs(out, uris)
     tasks = [WarcTask(i, uri) for i, uri in enumerate(uris)]
     results = run_tasks(partial(extract_warc, config=config, out_dir=str(out)), tasks, config, "extract")
     stats = _merge(results)

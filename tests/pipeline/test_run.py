@@ -152,3 +152,17 @@ def test_spark_engine_matches_local_engine_byte_for_byte(tmp_path, demo_inputs):
 
     df = get_spark(SparkConfig(master="local[2]")).read.parquet(str(spark / "pages"))
     assert df.count() == 12 and df.filter("kind = 'pdf'").count() == 3
+
+
+def test_resume_onto_a_changed_input_list_starts_over(tmp_path, demo_inputs):
+    out = tmp_path / "out"
+    config = config_for(demo_inputs, out)
+    from pipeline.run import run_extract
+
+    run_extract(config)
+    (out / "pages" / "_SUCCESS").unlink()  # as if the run had died before finishing
+    (demo_inputs / "a.warc.gz").rename(demo_inputs / "d.warc.gz")  # the glob now resolves differently
+    manifest = run_extract(config)
+    assert [p["uri"].rsplit("/", 1)[1] for p in manifest["parts"]] == ["b.warc.gz", "c.warc.gz", "d.warc.gz"]
+    assert all(p["rows"] == 4 for p in manifest["parts"])
+    assert len(list((out / "pages").glob("part-*.parquet"))) == 3
