@@ -142,6 +142,16 @@ MAIN_CONTAINER_RE = re.compile(
     r"|blog[_-]?(?:post|entry|content)|news[_-]?(?:body|content|text)|content[_-]?(?:body|main)"
 )
 
+# Copyright and site-registration lines (Chinese sites show their ICP licence in the footer).
+# A bare "copyright" is not enough: articles discuss copyright.
+_LEGAL_NOTICE_RE = re.compile(
+    r"©|copyright\s*(?:\(c\)|\d{4})|\(c\)\s*(?:19|20)\d\d|all rights reserved"
+    r"|版权所有|版權所有|保留所有权利|icp\s*[备證证]|公网安备",
+    re.IGNORECASE,
+)
+# Longer blocks mentioning these are text that happens to quote a notice.
+MAX_LEGAL_NOTICE_CHARS = 300
+
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
 
 
@@ -165,6 +175,11 @@ def is_boilerplate_name(names: str) -> bool:
     if _NEGATIVE_RE.search(names):
         return True
     return bool(_HEADER_RE.search(names)) and not _POSITIVE_RE.search(names)
+
+
+def is_legal_notice(text: str) -> bool:
+    """A copyright / licence footer line: page furniture, never main text."""
+    return len(text) <= MAX_LEGAL_NOTICE_CHARS and _LEGAL_NOTICE_RE.search(text) is not None
 
 
 def is_hidden(attrs: dict[str, str | None]) -> bool:

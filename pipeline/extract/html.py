@@ -5,8 +5,11 @@ DOM that skips boilerplate subtrees (by tag, role, class/id words, hidden state)
 rest into paragraph-level blocks and image nodes, each remembering its ancestor elements.
 The main container is the element holding most of the page's "good" text (long, link-poor
 blocks), preferring a semantic one (<article>, <main>, articleBody, "entry-content", ...);
-its blocks, minus link-dense ones, are the document. Lengths count characters, so CJK text
-(no spaces) is measured like any other.
+its blocks, minus link-dense ones, are the document. A page whose repeated image items (product
+grid, gallery) outweigh its text is a listing: the container is the one holding the items, whose
+images are kept and whose short texts (prices, buttons) are not. A page without any good text is
+an index: its dominant list of items is kept. Copyright lines are never text. Lengths count
+characters, so CJK text (no spaces) is measured like any other.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from pipeline.extract.boilerplate import (
     is_boilerplate_name,
     is_boilerplate_role,
     is_hidden,
+    is_legal_notice,
 )
 from pipeline.extract.dates import find_date
-from pipeline.extract.images import image_node
+from pipeline.extract.images import has_meaningful_alt, image_node
 from schemas.document import BlockKind, ImageNode, TextNode
 
 HEADING = BlockKind.HEADING.value
@@ -51,6 +55,25 @@ CONTAINER_SHARE = 0.7
 # A boilerplate-named element holding more than this share of the page text is a wrapper
 # (e.g. <form id="aspnetForm"> around the whole page, class="has-sidebar"): walk into it.
 WRAPPER_TEXT_SHARE = 0.6
+
+# A listing (product grid, gallery, recipe cards) is at least this many sibling items of the
+# same tag and class, each holding a content image: its images are content even though each
+# item's own text is short or all links.
+MIN_GRID_ITEMS = 3
+# An item shows one picture (two with a hover swap); an element holding more is a section.
+MAX_ITEM_IMAGES = 2
+# Alt characters an image counts for when weighing a listing against the page's text.
+MAX_ALT_WEIGHT = 100
+# Tags that can be a listing's item.
+ITEM_TAGS: frozenset[str] = frozenset({"li", "div", "article", "section", "figure", "td", "dd"})
+
+# A page without a single paragraph of text is an index: its content, if any, is its main list
+# of items (headlines), kept though it is all links. A main list has this many items...
+MIN_INDEX_ITEMS = 5
+# ... of this many characters on average (not a pager of numbers or a one-word menu) ...
+MIN_INDEX_ITEM_CHARS = 8
+# ... and holds this share of the page's text.
+INDEX_TEXT_SHARE = 0.4
 
 BLOCK_TAGS: frozenset[str] = frozenset(
     {
@@ -99,7 +122,9 @@ class Extracted:
 
 
 class _Block:
-    __slots__ = ("kind", "text", "chars", "link_chars", "ancestors", "image", "in_boilerplate")
+    __slots__ = (
+        "kind", "text", "chars", "link_chars", "ancestors", "image", "in_boilerplate", "_notice"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -117,10 +142,18 @@ class _Block:
         self.ancestors = ancestors
         self.image = image
         self.in_boilerplate = in_boilerplate
+        self._notice: bool | None = None
 
     @property
     def link_density(self) -> float:
         return self.link_chars / self.chars if self.chars else 0.0
+
+    @property
+    def notice(self) -> bool:
+        """A copyright / registration line. Looked up lazily: most blocks never need it."""
+        if self._notice is None:
+            self._notice = bool(self.text) and is_legal_notice(self.text)
+        return self._notice
 
 
 def collapse_whitespace(raw: str) -> str:
@@ -140,6 +173,10 @@ class _Walker:
         self.wrapper_chars = page_chars * WRAPPER_TEXT_SHARE
         self.blocks: list[_Block] = []
         self.depths: list[int] = []  # element id → depth
+        self.parents: list[int] = []  # element id → parent element id (-1 at the top)
+        # element id → "tag.class" of a possible listing item, else None: siblings sharing it
+        # are the items of one listing.
+        self.signatures: list[str | None] = []
         self.semantic: list[int] = []  # ids of <article>/<main>/articleBody-like elements
         # Ids of elements whose class/id names boilerplate. Walked rather than skipped: Blogger
         # puts whole posts in a "widget", so whether they count depends on the container.
@@ -278,6 +315,9 @@ class _Walker:
             actions |= _ANCESTOR
             element_id = len(self.depths)
             self.depths.append(len(self.ancestors))
+            self.parents.append(self.ancestors[-1] if self.ancestors else -1)
+            item_tag = tag in ITEM_TAGS
+            self.signatures.append(f"{tag}.{attrs.get('class') or ''}" if item_tag else None)
             self.ancestors.append(element_id)
             if tag in CONTAINER_TAGS:
                 self.containers.add(element_id)
@@ -357,6 +397,7 @@ def _is_good(block: _Block) -> bool:
         block.kind not in (IMAGE, HEADING, CAPTION)
         and block.chars >= MIN_GOOD_CHARS
         and block.link_density <= MAX_GOOD_LINK_DENSITY
+        and not block.notice
     )
 
 
@@ -385,9 +426,75 @@ def _mark_boilerplate(blocks: list[_Block], boilerplate: set[int]) -> None:
             block.in_boilerplate = any(a in boilerplate for a in block.ancestors)
 
 
-def choose_container(walker: _Walker, blocks: list[_Block]) -> int | None:
+# -- listings ------------------------------------------------------------------------------
+@dataclass
+class _Listing:
+    """The page's repeated image items: element ids of the items, their images, and the
+    images' weight (alt characters) to compare with the page's good text."""
+
+    items: set[int] = field(default_factory=set)
+    images: list[_Block] = field(default_factory=list)
+    weight: int = 0
+
+    def holds(self, block: _Block) -> bool:
+        return any(a in self.items for a in block.ancestors)
+
+
+def _alt_weight(block: _Block) -> int:
+    return min(len(block.image.alt or ""), MAX_ALT_WEIGHT) if block.image else 0
+
+
+def find_listing(walker: _Walker, blocks: list[_Block]) -> _Listing:
+    """Sibling elements of one tag and class, each holding one or two images with real alt
+    text: the items of a product grid or gallery."""
+    content = [b for b in blocks if b.image is not None and has_meaningful_alt(b.image.alt)]
+    if len(content) < MIN_GRID_ITEMS:
+        return _Listing()
+    images_in: dict[int, int] = {}
+    for block in content:
+        for element_id in block.ancestors:
+            images_in[element_id] = images_in.get(element_id, 0) + 1
+    siblings: dict[tuple[int, str], set[int]] = {}
+    for block in content:
+        for element_id in block.ancestors:
+            signature = walker.signatures[element_id]
+            if signature is not None and images_in[element_id] <= MAX_ITEM_IMAGES:
+                key = (walker.parents[element_id], signature)
+                siblings.setdefault(key, set()).add(element_id)
+    listing = _Listing()
+    for members in siblings.values():
+        if len(members) >= MIN_GRID_ITEMS:
+            listing.items |= members
+    listing.images = [b for b in content if listing.holds(b)]
+    listing.weight = sum(_alt_weight(b) for b in listing.images)
+    return listing
+
+
+def _listing_container(
+    walker: _Walker, totals: dict[int, int], grand_total: int, listing: _Listing
+) -> int | None:
+    """The deepest element holding most of the listing and, when it can, most of the text
+    too (a shop's intro above its grid)."""
+    weights: dict[int, int] = {}
+    for block in listing.images:
+        for element_id in block.ancestors:
+            weights[element_id] = weights.get(element_id, 0) + _alt_weight(block)
+    holding = [
+        e
+        for e, weight in weights.items()
+        if weight >= CONTAINER_SHARE * listing.weight and e in walker.containers
+    ]
+    with_text = [e for e in holding if totals.get(e, 0) >= CONTAINER_SHARE * grand_total]
+    candidates = with_text or holding
+    return max(candidates, key=lambda e: walker.depths[e]) if candidates else None
+
+
+def choose_container(
+    walker: _Walker, totals: dict[int, int], grand_total: int, listing: _Listing | None
+) -> int | None:
     """Id of the main-content element, or None to keep the whole page's good blocks."""
-    totals, grand_total = _good_text_per_element(blocks)
+    if listing is not None:
+        return _listing_container(walker, totals, grand_total, listing)
     if not grand_total:
         return None
     semantic = [e for e in walker.semantic if totals.get(e, 0) >= SEMANTIC_SHARE * grand_total]
@@ -404,10 +511,47 @@ def choose_container(walker: _Walker, blocks: list[_Block]) -> int | None:
     return max(candidates, key=lambda e: walker.depths[e]) if candidates else None
 
 
-def _keep(block: _Block) -> bool:
+def _keep(block: _Block, listing: _Listing | None) -> bool:
     if block.kind == IMAGE:
         return True
-    return block.link_density <= MAX_KEPT_LINK_DENSITY
+    if block.link_density > MAX_KEPT_LINK_DENSITY or block.notice:
+        return False
+    # A listing item's own short texts are prices, ratings and buttons; its image is the content.
+    return listing is None or block.kind == HEADING or _is_good(block) or not listing.holds(block)
+
+
+# -- index pages ---------------------------------------------------------------------------
+def _list_item(walker: _Walker, block: _Block) -> int | None:
+    """Id of the <li> a block belongs to."""
+    for element_id in reversed(block.ancestors):
+        signature = walker.signatures[element_id]
+        if signature is not None and signature.startswith("li."):
+            return element_id
+    return None
+
+
+def index_list(walker: _Walker, blocks: list[_Block]) -> list[_Block]:
+    """The blocks of the page's dominant list of items (grouped by the <li>s' parent), or []."""
+    lists: dict[int, list[_Block]] = {}
+    items: dict[int, set[int]] = {}
+    page_chars = 0
+    for block in blocks:
+        if block.notice or block.kind == IMAGE:
+            continue
+        page_chars += block.chars
+        item = _list_item(walker, block) if block.kind == LIST else None
+        if item is not None:
+            parent = walker.parents[item]
+            lists.setdefault(parent, []).append(block)
+            items.setdefault(parent, set()).add(item)
+    if not lists:
+        return []
+    parent = max(lists, key=lambda p: sum(b.chars for b in lists[p]))
+    chars = sum(b.chars for b in lists[parent])
+    count = len(items[parent])
+    if count < MIN_INDEX_ITEMS or chars < MIN_INDEX_ITEM_CHARS * count:
+        return []
+    return lists[parent] if chars >= INDEX_TEXT_SHARE * page_chars else []
 
 
 def _to_nodes(blocks: list[_Block]) -> list[TextNode | ImageNode]:
@@ -440,10 +584,19 @@ def _drop_orphan_headings(blocks: list[_Block], kept: list[bool]) -> None:
 def select_main_blocks(walker: _Walker) -> list[_Block]:
     _mark_boilerplate(walker.blocks, _boilerplate_elements(walker, walker.blocks))
     candidates = [b for b in walker.blocks if not b.in_boilerplate]
-    container = choose_container(walker, candidates)
+    totals, grand_total = _good_text_per_element(candidates)
+    found = find_listing(walker, candidates)
+    # The listing is the content when its alt text outweighs the page's good text; otherwise
+    # it is an article with a few pictures, and its text leads.
+    listing = found if found.weight > grand_total else None
+    if listing is None and not grand_total:
+        index = index_list(walker, candidates)
+        if index:
+            return index
+    container = choose_container(walker, totals, grand_total, listing)
     if container is not None:
         candidates = [b for b in candidates if container in b.ancestors]
-    kept = [_keep(b) for b in candidates]
+    kept = [_keep(b, listing) for b in candidates]
     _drop_orphan_headings(candidates, kept)
     return [b for b, keep in zip(candidates, kept) if keep]
 

@@ -27,6 +27,27 @@ _PLACEHOLDER_RE = re.compile(
     r"[\w-]*\.(?:gif|png|svg)(?:$|\?)",
     re.IGNORECASE,
 )
+# Site furniture and ads named in the file name, its folder or the <img> class: "logo.png",
+# "icon-search.svg", "user_avatar.jpg", "/ads/300x250.jpg". Whole tokens, so "iconic" or
+# "catalogue" don't match.
+_DECORATIVE_RE = re.compile(
+    r"(?:^|[^a-z0-9])(?:logos?|icons?|favicons?|avatars?|gravatar|sprites?|emojis?|smilies|spinner"
+    r"|ads|adverts?|advertisements?|adserver)(?=$|[^a-z])",
+)
+# Both sides at most this many pixels: an icon, bullet or button, not a picture.
+MAX_ICON_PX = 40
+# Alt texts that only say "there is an image here".
+_GENERIC_ALTS: frozenset[str] = frozenset(
+    {"image", "img", "photo", "picture", "pic", "thumbnail", "thumb", "logo", "icon", "banner",
+     "placeholder", "untitled", "product image", "featured image", "no image", "default"}
+)  # fmt: skip
+_FILENAME_ALT_RE = re.compile(
+    r"\.(?:jpe?g|png|gif|webp|svg|bmp)$|^(?:img|dsc|image)[_-]?\d+$", re.IGNORECASE
+)
+# A meaningful alt names something: a few letters, or a two-character CJK word.
+MIN_ALT_LETTERS = 4
+MIN_ALT_HAN = 2
+_HAN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _LEADING_INT_RE = re.compile(r"\s*(\d+)(?:\.\d+)?\s*(?:px)?\s*$")
 _STYLE_DIM_RE = re.compile(r"(?<![-\w])(width|height)\s*:\s*(\d+)(?:\.\d+)?\s*px", re.IGNORECASE)
 _DESCRIPTOR_RE = re.compile(r"^(\d+(?:\.\d+)?)([wx])$", re.IGNORECASE)
@@ -119,13 +140,40 @@ def is_tracking_pixel(width: int | None, height: int | None) -> bool:
     return (width is not None and width <= 1) or (height is not None and height <= 1)
 
 
+def is_decorative(
+    url: str, attrs: dict[str, str | None], width: int | None, height: int | None
+) -> bool:
+    """A logo, icon, avatar, sprite or ad (by file name, class or tiny size): not content."""
+    if width is not None and height is not None and max(width, height) <= MAX_ICON_PX:
+        return True
+    path = url.split("?", 1)[0].lower()
+    tail = "/".join(path.rsplit("/", 2)[-2:])  # the file and its folder ("/icons/x.png")
+    if _DECORATIVE_RE.search(tail):
+        return True
+    cls = attrs.get("class")
+    return bool(cls) and _DECORATIVE_RE.search(cls.lower()) is not None
+
+
+def has_meaningful_alt(alt: str | None) -> bool:
+    """An alt text that describes the image (a title, a caption), not a file name or "image"."""
+    if not alt:
+        return False
+    lowered = alt.lower().strip(" .:-_()[]")
+    if lowered in _GENERIC_ALTS or _FILENAME_ALT_RE.search(lowered):
+        return False
+    if len(_HAN_RE.findall(alt)) >= MIN_ALT_HAN:
+        return True
+    return sum(c.isalpha() for c in alt) >= MIN_ALT_LETTERS
+
+
 def image_node(
     attrs: dict[str, str | None],
     base_url: str,
     picture_srcset: str | None = None,
     caption: str | None = None,
 ) -> ImageNode | None:
-    """An ImageNode for an <img>, or None for placeholders, tracking pixels and non-http URLs."""
+    """An ImageNode for an <img>, or None for placeholders, tracking pixels, logos and icons
+    and non-http URLs."""
     source = choose_source(attrs, picture_srcset)
     if source is None:
         return None
@@ -133,7 +181,7 @@ def image_node(
     if is_tracking_pixel(width, height):
         return None
     url = absolute_url(source, base_url)
-    if url is None:
+    if url is None or is_decorative(url, attrs, width, height):
         return None
     alt = (attrs.get("alt") or "").strip() or None
     if alt is not None:
