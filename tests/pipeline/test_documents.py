@@ -46,12 +46,12 @@ def test_size_limits_and_pdf_switch():
 
 def test_html_document_fields():
     doc = build_document(rec(), ExtractConfig())
-    assert doc.title == "Birds" and doc.language == "en" and doc.charset == "utf-8"
+    assert doc.title == "Birds" and doc.charset == "utf-8"
+    assert doc.language is None  # set by the LanguageId stage, not here
     assert [n.type for n in doc.nodes] == ["text", "image", "text"]
     assert doc.nodes[1].url == "https://birds.example/s.jpg" and doc.nodes[1].position == 1
     assert (doc.warc_file, doc.warc_record_id, doc.fetch_date) == ("x.warc.gz", "<urn:uuid:1>", "2024-01-01T00:00:00Z")
     assert doc.signals["num_images"] == 1.0
-    assert build_document(rec(), ExtractConfig(langid=False)).language is None
 
 
 def test_mime_sniffed_when_missing():
