@@ -4,6 +4,7 @@
     interleaf extract --input WARCS... --output DIR    only pages/
     interleaf write-shards --output DIR                only shards/ from a finished pages/
     interleaf extract-html PATH [--url URL]            one HTML file → Document JSON
+    interleaf show-config [--config F] [--set a.b=c]   the resolved config as YAML
     interleaf demo [--output DIR]                      build a sample WARC and run on it
 
 Options common to jobs: --config FILE, --set a.b=c (repeatable), --master URL,
@@ -111,6 +112,16 @@ def cmd_extract_html(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_show_config(args: argparse.Namespace) -> int:
+    """Print the resolved config tree as YAML: a starting point for a config file."""
+    import yaml
+
+    config = load_config(args.config, args.overrides)
+    print(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True), end="")
+    print(f"# config hash (input, extract, shards): {config.hash()}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipeline.demo import build_demo_warc
 
@@ -139,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="the page's URL (resolves relative image URLs)")
     p.add_argument("--charset", help="charset from the HTTP header, if known")
     p.set_defaults(func=cmd_extract_html)
+    p = sub.add_parser("show-config", help="print the resolved config (defaults + file + --set) as YAML")
+    p.add_argument("--config", "-c", help="YAML config file")
+    p.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
+    p.set_defaults(func=cmd_show_config)
     p = sub.add_parser("demo", help="build a sample WARC with our own pages and images, run on it")
     _add_job_options(p, needs_input=False)
     p.set_defaults(func=cmd_demo)

@@ -70,6 +70,11 @@ def print_summary(result: dict[str, Any], console: Console | None = None) -> Non
             f"image nodes: {c.get('image_nodes', 0)}, bytes from the WARC: {c.get('images_from_warc', 0)}; "
             f"files: {c.get('files', 0)} ({c.get('files_truncated', 0)} truncated)"
         )
+    langid = stats.stages.get("langid")
+    if langid:
+        languages = sorted(((n, k.split(":", 1)[1]) for k, n in langid.counters.items()
+                            if k.startswith("language:")), reverse=True)
+        console.print("languages: " + ", ".join(f"{lang} {n}" for n, lang in languages[:10]))
     for error in result.get("extract", {}).get("file_errors", []):
         console.print(f"[yellow]file error[/] {error['uri']}: {error['error']} {error.get('detail') or ''}")
     shards = result.get("shards")

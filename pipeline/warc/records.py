@@ -116,8 +116,11 @@ def _read_records(
     finally:
         report.bytes_read = stream.bytes_read
         stream.close()
-    if report.error is None and framing.kind == "warc" and is_local(uri):
+    if report.error in (None, "corrupt") and framing.kind == "warc" and is_local(uri):
         problem = check_tail(local_path(uri), last_offset, framing)
+        if problem == "truncated" and report.error == "corrupt":
+            # The parser choked on a gzip member cut by the end of the file: truncation.
+            report.error = report.detail = None
         if problem:
             report.fail(problem, "file ends inside a record or gzip member")
 

@@ -22,6 +22,7 @@ def test_demo_runs_and_prints_summary(tmp_path, capsys):
     assert main(["demo", "--output", str(tmp_path), "--engine", "local", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "documents: 3 html, 1 pdf set aside" in out and "shards: 1 tar(s), 3 samples" in out
+    assert "languages: en 2, zh 1" in out
     manifest = json.loads((tmp_path / "out" / "run_manifest.json").read_text())
     assert manifest["stages"]["extract"]["in"] == 24
     assert manifest["stages"]["write_interleaved"]["out"] == 3
@@ -37,3 +38,13 @@ def test_misconfiguration_is_one_clear_line(tmp_path, capsys):
     assert "nothing-" in capsys.readouterr().err
     assert main(["run", "-i", "x", "-o", str(tmp_path), "--set", "shards.bogus=1"]) == 2
     assert "unknown config key" in capsys.readouterr().err
+
+
+def test_show_config_round_trips_through_a_file(tmp_path, capsys):
+    assert main(["show-config", "--set", "shards.max_samples=42"]) == 0
+    text = capsys.readouterr().out
+    assert "max_samples: 42" in text and "# config hash" in text
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    assert main(["show-config", "--config", str(path)]) == 0
+    assert capsys.readouterr().out == text
