@@ -97,4 +97,3 @@ def test_cut_inside_a_gzip_member_header_is_truncation_not_corruption(tmp_path, 
             assert (report.error, report.truncated) == ("truncated", True), (reader, cut)
             # The whole first record, plus the cut second one when the parser got its header.
             assert len(records) in (1, 2) and records[0].payload_error is None, (reader, cut)
-            assert all(r.payload_error == "truncated" for r in records[1:]), (reader, cut)
