@@ -28,10 +28,14 @@ def get_spark(config: SparkConfig):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(config.app_name)
-    if config.master:
-        builder = builder.master(config.master)
-    elif not SparkConf().contains("spark.master"):  # spark-submit sets it, a bare run does not
-        builder = builder.master("local[*]")
+    master = config.master
+    if not master and not SparkConf().contains("spark.master"):  # spark-submit sets it
+        master = "local[*]"
+    if master:
+        builder = builder.master(master)
+    if (master or "").startswith("local"):
+        # A local run needs no network interface: bind the driver to loopback.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Our tasks return small dicts; the UI and console bar would only add noise and ports.
     builder = builder.config("spark.ui.showConsoleProgress", "false")
     builder = builder.config("spark.ui.enabled", "false")
