@@ -7,6 +7,7 @@ whole boilerplate subtree the moment it enters it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Never content, and parsed as raw text or never wrapping the page: removed in C before the
 # walk. rt/rp are ruby readings (furigana, pinyin) that would be spliced into CJK text.
@@ -168,6 +169,16 @@ def class_id(attrs: dict[str, str | None]) -> str:
     return f"{cls} {ident.lower()}" if ident else cls
 
 
+@lru_cache(maxsize=8192)
+def name_signals(cls: str | None, ident: str | None) -> tuple[bool, bool]:
+    """(names boilerplate, names the main container) for an element's class and id attributes.
+
+    Cached per distinct class/id pair: a page repeats a few class strings on most of its
+    elements, and these regexes were the walk's costliest step per element."""
+    names = class_id({"class": cls, "id": ident})
+    return is_boilerplate_name(names), bool(names) and MAIN_CONTAINER_RE.search(names) is not None
+
+
 def is_boilerplate_name(names: str) -> bool:
     """True when class/id words name navigation, comments, ads, sharing, banners, etc."""
     if not names:
@@ -187,7 +198,13 @@ def is_hidden(attrs: dict[str, str | None]) -> bool:
     if "hidden" in attrs:
         return True
     style = attrs.get("style")
-    return bool(style) and _HIDDEN_STYLE_RE.search(style.lower()) is not None
+    return bool(style) and hiding_style(style)
+
+
+@lru_cache(maxsize=4096)
+def hiding_style(style: str) -> bool:
+    """An inline style hiding its element. Cached: rows and cells of a table repeat one style."""
+    return _HIDDEN_STYLE_RE.search(style.lower()) is not None
 
 
 def is_boilerplate_role(attrs: dict[str, str | None]) -> bool:

@@ -23,12 +23,10 @@ from pipeline.extract.boilerplate import (
     BOILERPLATE_TAGS,
     JUNK_CONTAINER_TAGS,
     JUNK_TAGS,
-    MAIN_CONTAINER_RE,
-    class_id,
-    is_boilerplate_name,
     is_boilerplate_role,
     is_hidden,
     is_legal_notice,
+    name_signals,
 )
 from pipeline.extract.dates import find_date
 from pipeline.extract.images import has_meaningful_alt, image_node
@@ -99,6 +97,17 @@ NEVER_BOILERPLATE_TAGS: frozenset[str] = frozenset({"html", "body", "article", "
 # Elements inside a table cell that show the table lays out a page rather than holding data.
 LAYOUT_TABLE_SELECTOR = "p, div, ul, ol, h1, h2, h3, h4, h5, blockquote, article, section"
 CELL_SEPARATOR = " | "
+CELL_TAGS: frozenset[str] = frozenset({"td", "th"})
+TABLE_PART_TAGS: frozenset[str] = CELL_TAGS | {"tr"}
+# Tags is_skipped can skip even when they carry no attribute.
+SKIP_CHECKED_TAGS: frozenset[str] = BOILERPLATE_TAGS | {"header", "figcaption"}
+# Tags with state of their own beyond being a block (see open_structure).
+STRUCTURE_TAGS: frozenset[str] = SEMANTIC_TAGS.union(
+    KIND_OF_TAG, ("pre", "table", "figure", "tr", "td", "th")
+)
+# Tags the walk acts on. Any other element without attributes (<span>, <b>, <font>) changes
+# nothing, so the walk goes through it without a look.
+ACTIVE_TAGS: frozenset[str] = BLOCK_TAGS.union(STRUCTURE_TAGS, SKIP_CHECKED_TAGS, ("a",))
 
 # Exit actions recorded when entering an element (bit flags, undone when leaving it).
 _BLOCK = 1
@@ -110,6 +119,8 @@ _ARTICLE = 32
 _TABLE = 64
 _FIGURE = 128
 _NAMED = 256
+# The few elements with one of these to undo (leave tests them only when one is set).
+_RARE = _PRE | _ARTICLE | _TABLE | _FIGURE | _NAMED
 
 
 @dataclass
@@ -158,6 +169,8 @@ class _Block:
 
 def collapse_whitespace(raw: str) -> str:
     """Collapse runs of whitespace, keeping the line breaks <br> put in, dropping empty lines."""
+    if "\n" not in raw:  # most blocks: one line, whose split() gives the same words
+        return " ".join(raw.split())
     return "\n".join(" ".join(line.split()) for line in raw.split("\n") if line and not line.isspace())
 
 
@@ -222,55 +235,66 @@ class _Walker:
     # -- walk --------------------------------------------------------------------------
     def walk(self, root: LexborNode) -> None:
         # Iterative: broken pages nest thousands of unclosed tags, beyond Python's recursion.
+        # This loop runs once per node of the page, so text nodes (about half of them) are
+        # handled inline, methods are looked up once, and each child wrapper is fetched once.
+        buffer = self.buffer
+        enter_element = self.enter_element
+        leave = self.leave
         parents: list[tuple[LexborNode, int]] = []
         node = root.child
         while node is not None:
-            descend, actions = self.enter(node)
-            if descend and node.child is not None:
-                parents.append((node, actions))
-                node = node.child
-                continue
-            if actions:
-                self.leave(actions)
+            tag = node.tag
+            if tag == "-text":
+                text = node.text_content
+                # Whitespace between tags opens no block (most text nodes of a page are such).
+                if text and (buffer or not text.isspace()):
+                    buffer.append(text)
+                    if self.link_depth:
+                        self.link_chars += len(text.strip())
+            elif tag and tag[0].isalpha():  # not a comment, doctype, ...
+                actions = enter_element(node, tag)
+                if actions >= 0:
+                    child = node.child
+                    if child is not None:
+                        parents.append((node, actions))
+                        node = child
+                        continue
+                    if actions:
+                        leave(actions)
             following = node.next
             while following is None and parents:
                 parent, parent_actions = parents.pop()
-                if parent_actions:
-                    self.leave(parent_actions)
+                if parent_actions == _LINK:  # a plain link, the commonest: undone inline
+                    self.link_depth -= 1
+                elif parent_actions:
+                    leave(parent_actions)
                 following = parent.next
             node = following
         self.flush()
 
-    def enter(self, node: LexborNode) -> tuple[bool, int]:
-        tag = node.tag
-        if tag == "-text":
-            self.add_text(node.text_content or "")
-            return False, 0
-        if not tag or not tag[0].isalpha():
-            return False, 0
+    def enter_element(self, node: LexborNode, tag: str) -> int:
+        """The exit actions of an element to walk into, or -1 when its subtree is not walked."""
         if tag == "br":
             self.buffer.append("\n")
-            return False, 0
+            return -1
         attrs = node.attributes
         if tag == "img":
             self.add_image(image_node(attrs, self.base_url))
-            return False, 0
+            return -1
         if tag == "picture":
             self.add_picture(node)
-            return False, 0
-        if self.is_skipped(node, tag, attrs):
+            return -1
+        if not attrs and tag not in ACTIVE_TAGS:
+            return 0
+        # is_skipped can only say yes to these tags or to an element with one of these
+        # attributes: the test saves a call for most elements.
+        if (
+            tag in SKIP_CHECKED_TAGS or "hidden" in attrs or "style" in attrs or "role" in attrs
+        ) and self.is_skipped(node, tag, attrs):
             if tag in BLOCK_TAGS:
                 self.flush()
-            return False, 0
-        return True, self.open_element(node, tag, attrs)
-
-    def add_text(self, text: str) -> None:
-        # Whitespace between tags opens no block (most text nodes of a page are such).
-        if not text or (not self.buffer and text.isspace()):
-            return
-        self.buffer.append(text)
-        if self.link_depth:
-            self.link_chars += len(text.strip())
+            return -1
+        return self.open_element(node, tag, attrs)
 
     def add_picture(self, node: LexborNode) -> None:
         source = node.css_first("source[srcset], source[data-srcset]")
@@ -301,40 +325,71 @@ class _Walker:
         return len(node.text(deep=True)) > self.wrapper_chars
 
     def open_element(self, node: LexborNode, tag: str, attrs: dict[str, str | None]) -> int:
-        actions = 0
-        named_boilerplate = (
-            bool(attrs) and tag not in NEVER_BOILERPLATE_TAGS and is_boilerplate_name(class_id(attrs))
-        )
+        """Note an element the walk goes into; returns what leave must undo."""
+        named_boilerplate = main_name = False
+        if attrs:
+            cls = attrs.get("class")
+            ident = attrs.get("id")
+            if cls or ident:
+                boilerplate_name, main_name = name_signals(cls, ident)
+                named_boilerplate = boilerplate_name and tag not in NEVER_BOILERPLATE_TAGS
+        else:
+            cls = None
         in_data_table = bool(self.tables) and self.tables[-1]
-        is_block = tag in BLOCK_TAGS and not (in_data_table and tag in ("td", "th"))
+        is_block = tag in BLOCK_TAGS and not (in_data_table and tag in CELL_TAGS)
+        actions = 0
         if is_block or named_boilerplate:
-            if is_block:
-                if self.buffer:
-                    self.flush()
-                actions |= _BLOCK
-            actions |= _ANCESTOR
-            element_id = len(self.depths)
-            self.depths.append(len(self.ancestors))
-            self.parents.append(self.ancestors[-1] if self.ancestors else -1)
-            item_tag = tag in ITEM_TAGS
-            self.signatures.append(f"{tag}.{attrs.get('class') or ''}" if item_tag else None)
-            self.ancestors.append(element_id)
-            if tag in CONTAINER_TAGS:
-                self.containers.add(element_id)
-            if named_boilerplate:
+            actions = self.open_block(tag, cls, attrs, is_block, named_boilerplate, main_name)
+        if tag == "a":  # the commonest element of most pages: spared the tests below
+            self.link_depth += 1
+            return actions | _LINK
+        if tag in STRUCTURE_TAGS:
+            actions |= self.open_structure(node, tag, in_data_table)
+        return actions
+
+    def open_block(
+        self,
+        tag: str,
+        cls: str | None,
+        attrs: dict[str, str | None],
+        is_block: bool,
+        named_boilerplate: bool,
+        main_name: bool,
+    ) -> int:
+        """Give the element an id (an ancestor of the blocks inside it); a block element ends
+        the current block."""
+        actions = _ANCESTOR
+        if is_block:
+            if self.buffer:
                 self.flush()
-                self.named_boilerplate.add(element_id)
-                self.boilerplate_depth += 1
-                actions |= _NAMED
-            elif self.is_semantic(tag, attrs):
-                self.semantic.append(element_id)
+            actions |= _BLOCK
+        ancestors = self.ancestors
+        element_id = len(self.depths)
+        self.depths.append(len(ancestors))
+        self.parents.append(ancestors[-1] if ancestors else -1)
+        self.signatures.append(f"{tag}.{cls or ''}" if tag in ITEM_TAGS else None)
+        ancestors.append(element_id)
+        if tag in CONTAINER_TAGS:
+            self.containers.add(element_id)
+        if named_boilerplate:
+            self.flush()
+            self.named_boilerplate.add(element_id)
+            self.boilerplate_depth += 1
+            actions |= _NAMED
+        elif self.is_semantic(tag, attrs, main_name):
+            self.semantic.append(element_id)
+        return actions
+
+    def open_structure(self, node: LexborNode, tag: str, in_data_table: bool) -> int:
+        """Article, preformatted, table, figure, table-part and block-kind state of a
+        STRUCTURE_TAGS element."""
+        if tag in TABLE_PART_TAGS:  # rows and cells, the commonest: none of the tests below
+            return self.open_table_part(tag, in_data_table)
+        actions = 0
         if tag in SEMANTIC_TAGS:
             self.article_depth += 1
             actions |= _ARTICLE
-        if tag == "a":
-            self.link_depth += 1
-            actions |= _LINK
-        elif tag == "pre":
+        if tag == "pre":
             self.pre_depth += 1
             actions |= _PRE
         elif tag == "table":
@@ -343,15 +398,21 @@ class _Walker:
         elif tag == "figure":
             actions |= self.open_figure(node)
         kind = KIND_OF_TAG.get(tag)
-        if kind is None and tag in ("tr", "td", "th") and in_data_table:
-            if tag == "tr":
-                kind = TABLE
-            elif self.buffer:
-                self.buffer.append(CELL_SEPARATOR)
         if kind is not None:
             self.kinds.append(kind)
             actions |= _KIND
         return actions
+
+    def open_table_part(self, tag: str, in_data_table: bool) -> int:
+        """A data table's row is a block of its own, its cells are separated within it."""
+        if not in_data_table:
+            return 0
+        if tag == "tr":
+            self.kinds.append(TABLE)
+            return _KIND
+        if self.buffer:
+            self.buffer.append(CELL_SEPARATOR)
+        return 0
 
     def open_figure(self, node: LexborNode) -> int:
         if node.css_first("img, picture, source") is None:
@@ -362,13 +423,12 @@ class _Walker:
         return _FIGURE
 
     @staticmethod
-    def is_semantic(tag: str, attrs: dict[str, str | None]) -> bool:
-        if tag in SEMANTIC_TAGS or attrs.get("role") == "main":
+    def is_semantic(tag: str, attrs: dict[str, str | None], main_name: bool) -> bool:
+        """<article>/<main>, role=main, itemprop=articleBody, or a class/id naming the main
+        content (``main_name``, from boilerplate.name_signals)."""
+        if main_name or tag in SEMANTIC_TAGS or attrs.get("role") == "main":
             return True
-        if (attrs.get("itemprop") or "").lower() == "articlebody":
-            return True
-        names = class_id(attrs)
-        return bool(names) and MAIN_CONTAINER_RE.search(names) is not None
+        return (attrs.get("itemprop") or "").lower() == "articlebody"
 
     def leave(self, actions: int) -> None:
         if actions & (_BLOCK | _NAMED) and self.buffer:
@@ -379,6 +439,10 @@ class _Walker:
             self.kinds.pop()
         if actions & _LINK:
             self.link_depth -= 1
+        if actions & _RARE:
+            self.leave_rare(actions)
+
+    def leave_rare(self, actions: int) -> None:
         if actions & _PRE:
             self.pre_depth -= 1
         if actions & _ARTICLE:
