@@ -46,3 +46,19 @@ def test_paths_listing_over_http(tmp_path, served, archived_images):
     assert stats["in"] == 48 and stats["out"] == 8
     # Remote WARCs are spooled for the two-pass image attachment, or streamed once without it.
     assert stats["counters"].get("images_from_warc", 0) == (10 if archived_images else 0)
+
+
+def test_s3_glob_through_the_extract_job(tmp_path, demo_warc, s3_endpoint, s3_bucket, monkeypatch):
+    """s3:// input (a real S3 API served by moto on 127.0.0.1), endpoint from AWS_ENDPOINT_URL."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    for name in ("x", "y"):
+        s3.put_object(Bucket=s3_bucket, Key=f"crawl/{name}.warc.gz", Body=demo_warc.read_bytes())
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    config = load_config(None, [f"input.paths=[s3://{s3_bucket}/crawl/*.warc.gz]",
+                                f"run.output={tmp_path / 'out'}", "run.engine=local", "run.progress=false"])
+    manifest = run_extract(config)
+    assert manifest["inputs"] == [f"s3://{s3_bucket}/crawl/x.warc.gz", f"s3://{s3_bucket}/crawl/y.warc.gz"]
+    stats = manifest["stats"]["extract"]
+    assert (stats["in"], stats["out"], stats["counters"]["images_from_warc"]) == (48, 8, 10)

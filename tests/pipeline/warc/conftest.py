@@ -147,40 +147,7 @@ def http_server(tmp_path: Path) -> Iterator[HttpServer]:
         thread.join()
 
 
-# -- local S3 (moto server mode) --------------------------------------------------------------
-
-S3_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in S3_ENV.items():
-            mp.setenv(key, value)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        try:
-            yield f"http://{host}:{port}"
-        finally:
-            server.stop()
-
-
-@pytest.fixture
-def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    import boto3
-
-    for key, value in S3_ENV.items():
-        monkeypatch.setenv(key, value)
-    name = f"cc-{os.urandom(4).hex()}"
-    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=name)
-    return name
+# The local S3 fixtures (s3_endpoint, s3_bucket) live in tests/conftest.py: jobs use them too.
 
 
 def gz_lines(lines: list[str]) -> bytes:
