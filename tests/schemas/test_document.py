@@ -3,7 +3,6 @@
 import io
 import json
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas import SCHEMA_VERSION, Document, ImageNode, TextNode, document_id

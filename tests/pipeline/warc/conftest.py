@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import gzip
 import io
-import os
 import threading
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
