@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 STAGE = "extract"
 ROWS_PER_GROUP = 256  # parquet row group: bounds memory, keeps reads selective
+GROUP_BYTES = 64 * 1024 * 1024  # ... and so does a cap on the payload bytes in one group
 
 
 @dataclass(frozen=True)
@@ -138,18 +139,30 @@ def document_stages(config: ExtractConfig) -> list[Stage]:
     return stages
 
 
+def _doc_bytes(doc: Document) -> int:
+    """Rough in-memory size of a document: what a row group must not grow without bound."""
+    images = sum(len(n.image) for n in doc.image_nodes if n.image)
+    return images + len(doc.source or b"") + sum(len(n.text) for n in doc.text_nodes)
+
+
 def _write_parquet(docs: Iterator[Document], path: Path) -> int:
-    """Stream documents into a parquet file in row groups; returns the row count."""
+    """Stream documents into a parquet file in row groups; returns the row count.
+
+    A row group closes at ROWS_PER_GROUP documents or GROUP_BYTES of payload, whichever
+    comes first, so pages with many archived images (or big PDFs) keep memory bounded.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
     rows = 0
     with pq.ParquetWriter(tmp, DOCUMENT_SCHEMA, compression="zstd") as writer:
         batch: list[Document] = []
+        size = 0
         for doc in docs:
             batch.append(doc)
-            if len(batch) >= ROWS_PER_GROUP:
+            size += _doc_bytes(doc)
+            if len(batch) >= ROWS_PER_GROUP or size >= GROUP_BYTES:
                 writer.write_table(documents_to_table(batch))
                 rows += len(batch)
-                batch = []
+                batch, size = [], 0
         if batch or rows == 0:
             writer.write_table(documents_to_table(batch) if batch else DOCUMENT_SCHEMA.empty_table())
             rows += len(batch)
