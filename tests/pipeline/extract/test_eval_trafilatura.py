@@ -45,3 +45,22 @@ def test_ours_at_least_as_good_as_trafilatura(shared_data) -> None:
     )
     assert ours[0] >= theirs[0]
     assert ours[1] >= theirs[1]
+
+
+def test_goose3_pages_held_out(shared_data) -> None:
+    """A second, held-out set (goose3's news pages, never used to tune): the first 100
+    characters of goose3's expected body text must appear in the main text."""
+    folder = shared_data / "html" / "goose3" / "content"
+    ours = theirs = total = 0
+    for path in sorted(folder.glob("*.html")):
+        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        expected = normalize(meta["expected"].get("cleaned_text") or "")[:100]
+        if not expected:
+            continue
+        total += 1
+        html, _ = decode_html(path.read_bytes(), None)
+        extracted = extract_document(html, meta["url"])
+        ours += expected in normalize("\n".join(n.text for n in extracted.nodes if isinstance(n, TextNode)))
+        theirs += expected in normalize(trafilatura.extract(html, url=meta["url"]) or "")
+    print(f"\ngoose3 expected-text prefix found: ours {ours}/{total}, trafilatura {theirs}/{total}")
+    assert ours >= theirs
