@@ -2,7 +2,8 @@
 
     interleaf run --input WARCS... --output DIR        extract → shards (Spark local[*] default)
     interleaf extract --input WARCS... --output DIR    only pages/
-    interleaf write-shards --output DIR                only shards/ from a finished pages/
+    interleaf fetch-images --output DIR                only images/ from a finished pages/
+    interleaf write-shards --output DIR                only shards/ from finished pages/ (+ images/)
     interleaf extract-html PATH [--url URL]            one HTML file → Document JSON
     interleaf show-config [--config F] [--set a.b=c]   the resolved config as YAML
     interleaf demo [--output DIR]                      build a sample WARC and run on it
@@ -40,6 +41,8 @@ def _add_job_options(p: argparse.ArgumentParser, needs_input: bool) -> None:
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="Spark conf")
     p.add_argument("--engine", choices=["spark", "local"], help="spark (default) or a local loop")
     p.add_argument("--force", action="store_true", help="redo finished stages")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="fetch again images that failed permanently (404, opted out...) before")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -65,6 +68,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         overrides.append(f"run.engine={args.engine}")
     if args.force:
         overrides.append("run.force=true")
+    if getattr(args, "retry_failed", False):
+        overrides.append("run.retry_failed=true")
     if args.no_progress:
         overrides.append("run.progress=false")
     return load_config(args.config, overrides)
@@ -75,6 +80,8 @@ def _run_job(job: str, config: Config) -> dict[str, Any]:
 
     if job == "extract":
         return {"extract": run.run_extract(config), "output": config.run.output}
+    if job == "fetch-images":
+        return {"images": run.run_fetch_images(config), "output": config.run.output}
     if job == "write-shards":
         return {"shards": run.run_write_shards(config), "output": config.run.output}
     return run.run_all(config)
@@ -83,7 +90,7 @@ def _run_job(job: str, config: Config) -> dict[str, Any]:
 def cmd_job(job: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
         config = config_from_args(args)
-        if job != "write-shards" and not config.input.paths:
+        if job in ("run", "extract") and not config.input.paths:
             raise ConfigError("no input: give --input (or input.paths in the config file)")
         result = _run_job(job, config)
         write_run_manifest(config)
@@ -138,9 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text, needs_input in (
-        ("run", "extract documents and write shards", True),
+        ("run", "extract documents, fetch images and write shards", True),
         ("extract", "WARC → pages/ parquet", True),
-        ("write-shards", "pages/ → shards/interleaved/", False),
+        ("fetch-images", "pages/ image URLs → images/ (archived, else downloaded)", False),
+        ("write-shards", "pages/ (+ images/) → shards/interleaved/", False),
     ):
         p = sub.add_parser(name, help=help_text)
         _add_job_options(p, needs_input)

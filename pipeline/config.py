@@ -49,6 +49,45 @@ class ExtractConfig:
 
 
 @dataclass
+class ImagesConfig:
+    enabled: bool = True  # run the fetch step in `interleaf run`
+    download: bool = True  # False: use only the images archived in the WARCs
+    # Downloader (politeness and safety).
+    user_agent: str = "interleaf/0.1 (image-text research crawler; +https://github.com/interleaf)"
+    threads: int = 16  # per task
+    per_host: int = 2  # concurrent requests to one host
+    connect_timeout: float = 5.0
+    total_timeout: float = 20.0
+    retries: int = 2  # extra attempts, transient errors only
+    backoff: float = 0.5
+    max_redirects: int = 5
+    max_bytes: int = 20 * 1024 * 1024
+    proxy: str | None = None
+    honour_noai: bool = True  # X-Robots-Tag: noai / noimageai
+    block_private: bool = True  # SSRF guard: no loopback, private, link-local, metadata IPs
+    allow_networks: list[str] = field(default_factory=list)  # CIDRs exempt from the guard
+    host_map: dict[str, str] = field(default_factory=dict)  # hostname → ip:port override
+    # Work units.
+    urls_per_task: int = 5000
+    chunk_size: int = 200  # results are written every N URLs: the resume granularity
+    # Decode and normalise.
+    max_pixels: int = 64_000_000
+    max_side: int = 1024
+    output_format: str = "jpeg"
+    quality: int = 90
+    # Filters (filters/image.py), by versioned name.
+    filters: list[str] = field(default_factory=lambda: ["min_bytes@1", "min_side@1", "max_aspect@1",
+                                                        "url_keywords@1"])
+    min_side: int = 150
+    max_aspect: float = 3.0
+    min_bytes: int = 1024
+    url_keywords: list[str] | None = None  # None: the filter's default list
+    # Dedup (pipeline/images/dedup.py).
+    phash_distance: int = 4  # Hamming distance for perceptual duplicates (-1: exact only)
+    max_docs_per_image: int = 10  # an image in more documents is a logo / ad: dropped
+
+
+@dataclass
 class ShardsConfig:
     max_samples: int = 1000
     max_bytes: int = 256 * 1024 * 1024
@@ -69,6 +108,7 @@ class SparkConfig:
 class RunConfig:
     output: str = "out"
     force: bool = False  # redo finished stages
+    retry_failed: bool = False  # fetch again the images that failed permanently before
     engine: str = "spark"  # "spark" or "local" (a plain loop, same code, no JVM)
     progress: bool = True
 
@@ -77,12 +117,13 @@ class RunConfig:
 class Config:
     input: InputConfig = field(default_factory=InputConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
+    images: ImagesConfig = field(default_factory=ImagesConfig)
     shards: ShardsConfig = field(default_factory=ShardsConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     # Sections whose values change the data written; spark / run do not.
-    DATA_SECTIONS: typing.ClassVar[tuple[str, ...]] = ("input", "extract", "shards")
+    DATA_SECTIONS: typing.ClassVar[tuple[str, ...]] = ("input", "extract", "images", "shards")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -213,6 +254,8 @@ def validate(config: Config) -> None:
         raise ConfigError(f"input.reader must be fastwarc or warcio, not {config.input.reader!r}")
     if config.run.engine not in ("spark", "local"):
         raise ConfigError(f"run.engine must be spark or local, not {config.run.engine!r}")
+    if config.images.output_format not in ("jpeg", "webp"):
+        raise ConfigError(f"images.output_format must be jpeg or webp, not {config.images.output_format!r}")
     if config.shards.max_samples < 1 or config.shards.max_bytes < 1:
         raise ConfigError("shards.max_samples and shards.max_bytes must be positive")
 

@@ -16,19 +16,24 @@ from pipeline.config import Config
 from pipeline.outputs import atomic_write_json, is_finished, mark_finished, prepare_stage, read_json
 from pipeline.pages import WarcTask, extract_warc
 from pipeline.shards.interleaved import finalize_interleaved, plan_write_tasks, write_interleaved_task
-from pipeline.spark import run_tasks
+from pipeline.spark import get_spark, run_tasks
 from pipeline.stats import RunStats
 from pipeline.warc.sources import resolve_inputs
 
 log = logging.getLogger(__name__)
 
 EXTRACT_SECTIONS = ("input", "extract")
-SHARD_SECTIONS = ("input", "extract", "shards")
+IMAGE_SECTIONS = ("input", "extract", "images")
+SHARD_SECTIONS = ("input", "extract", "images", "shards")
 PAGES_MANIFEST = "_manifest.json"  # underscore: Spark and pyarrow skip it when reading pages/
 
 
 def pages_dir(config: Config) -> Path:
     return Path(config.run.output) / "pages"
+
+
+def images_dir(config: Config) -> Path:
+    return Path(config.run.output) / "images"
 
 
 def interleaved_dir(config: Config) -> Path:
@@ -83,24 +88,66 @@ def run_extract(config: Config) -> dict[str, Any]:
     return manifest
 
 
+def run_fetch_images(config: Config) -> dict[str, Any]:
+    """``pages/`` image URLs → ``images/`` table (archived bytes first, else downloads)."""
+    from pipeline.images.collect import local_tasks, run_spark_buckets, spark_buckets
+    from pipeline.images.fetch import fetch_bucket
+
+    pages = pages_dir(config)
+    if not is_finished(pages):
+        raise RuntimeError(f"{pages} is not finished (no _SUCCESS): run the extract job first")
+    out = images_dir(config)
+    if config.run.retry_failed and is_finished(out):
+        (out / "_SUCCESS").unlink()  # reopen the finished table so failed URLs are tried again
+    if not prepare_stage(out, config, "_config.json", IMAGE_SECTIONS):
+        log.info("fetch_images: %s is finished, skipping", out)
+        return {**read_json(out / PAGES_MANIFEST), "skipped": True}
+    fn = partial(fetch_bucket, config=config, out_dir=str(out))
+    if config.run.engine == "local":
+        results = run_tasks(fn, local_tasks(pages, config.images.urls_per_task), config, "fetch images")
+    else:
+        df, buckets = spark_buckets(get_spark(config.spark), pages, config.images.urls_per_task)
+        results = run_spark_buckets(df, buckets, fn)
+    from pipeline.images.dedup import dedup_images
+
+    stats = _merge(results)
+    stats.merge(RunStats.from_dict(dedup_images(out, pages, config.images.phash_distance,
+                                                config.images.max_docs_per_image)))
+    manifest = {"stage": "fetch_images", "config_hash": config.hash(IMAGE_SECTIONS),
+                "buckets": [r["bucket"] for r in results], "stats": stats.to_dict()}
+    atomic_write_json(out / PAGES_MANIFEST, manifest)
+    mark_finished(out)
+    return manifest
+
+
 def run_write_shards(config: Config) -> dict[str, Any]:
     """``pages/`` → ``shards/interleaved/`` tars + sidecars + manifest.json."""
     pages = pages_dir(config)
     if not is_finished(pages):
         raise RuntimeError(f"{pages} is not finished (no _SUCCESS): run the extract job first")
+    if config.images.enabled and not is_finished(images_dir(config)):
+        raise RuntimeError(f"{images_dir(config)} is not finished: run fetch-images first "
+                           "(or --set images.enabled=false)")
     out = interleaved_dir(config)
     if not prepare_stage(out, config, "config.json", SHARD_SECTIONS):
         log.info("write_shards: %s is finished, skipping", out)
         return {**read_json(out / "manifest.json"), "skipped": True}
     tasks = plan_write_tasks(pages, config.shards.docs_per_task)
-    results = run_tasks(partial(write_interleaved_task, config=config, out_dir=str(out)), tasks, config,
-                        "write shards")
+    if config.run.engine == "spark" and config.images.enabled:
+        from pipeline.shards.spark_join import spark_write_interleaved
+
+        results = spark_write_interleaved(get_spark(config.spark), tasks, images_dir(config), config, str(out))
+    else:
+        results = run_tasks(partial(write_interleaved_task, config=config, out_dir=str(out)), tasks, config,
+                            "write shards")
     manifest = finalize_interleaved(out, results, config, _merge(results).to_dict())
     mark_finished(out)
     return manifest
 
 
 def run_all(config: Config) -> dict[str, Any]:
-    extract = run_extract(config)
-    shards = run_write_shards(config)
-    return {"extract": extract, "shards": shards, "output": str(Path(config.run.output))}
+    result: dict[str, Any] = {"extract": run_extract(config), "output": str(Path(config.run.output))}
+    if config.images.enabled:
+        result["images"] = run_fetch_images(config)
+    result["shards"] = run_write_shards(config)
+    return result

@@ -17,7 +17,7 @@ RUN_MANIFEST = "run_manifest.json"
 
 def run_stats(result: dict[str, Any]) -> RunStats:
     stats = RunStats()
-    for stage in ("extract", "shards"):
+    for stage in ("extract", "images", "shards"):
         if stage in result:
             stats.merge(RunStats.from_dict(result[stage]["stats"]))
     return stats
@@ -29,10 +29,11 @@ def write_run_manifest(config: Config) -> Path:
     Read from disk, not from this process's results, so separate spark-submit jobs still
     leave one complete account of the run.
     """
-    from pipeline.run import PAGES_MANIFEST, interleaved_dir, pages_dir
+    from pipeline.run import PAGES_MANIFEST, images_dir, interleaved_dir, pages_dir
 
     found: dict[str, Any] = {}
     for stage, path in (("extract", pages_dir(config) / PAGES_MANIFEST),
+                        ("images", images_dir(config) / PAGES_MANIFEST),
                         ("shards", interleaved_dir(config) / "manifest.json")):
         if path.exists():
             found[stage] = read_json(path)
@@ -84,6 +85,12 @@ def print_summary(result: dict[str, Any], console: Console | None = None) -> Non
         folder = Path(result["output"]) / "shards" / "interleaved"
         console.print(f"shards: {shards['num_shards']} tar(s), {shards['num_samples']} samples, "
                       f"{images} images, {shards['num_bytes']} bytes in {folder}")
-    for stage in ("extract", "shards"):
+    fetched = stats.stages.get("fetch_images")
+    if fetched:
+        c = fetched.counters
+        console.print(f"images: {fetched.n_in} distinct URLs, {fetched.n_out} ok "
+                      f"({c.get('source:warc', 0)} from the WARCs, {c.get('source:download', 0)} downloaded, "
+                      f"{c.get('resumed', 0)} kept from an earlier run)")
+    for stage in ("extract", "images", "shards"):
         if result.get(stage, {}).get("skipped"):
             console.print(f"[dim]{stage}: already finished, skipped (use --force to redo)[/]")

@@ -22,6 +22,8 @@ NODE_TYPE = pa.struct(
         pa.field("image", pa.binary()),
         pa.field("image_mime", pa.string()),
         pa.field("image_source", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("reason", pa.string()),
     ]
 )
 assert tuple(f.name for f in NODE_TYPE) == NODE_FIELDS
@@ -68,6 +70,35 @@ INTERLEAVED_SIDECAR_SCHEMA = pa.schema(
 )
 
 
+# The images/ table: one row per distinct image URL (the latest attempt wins on resume).
+IMAGES_SCHEMA = pa.schema(
+    [
+        pa.field("url", pa.string(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),  # "ok" | "failed" | "dropped"
+        pa.field("reason", pa.string()),  # why not ok: fetch, decode or filter reason
+        pa.field("transient", pa.bool_()),  # a rerun should try again
+        pa.field("source", pa.string()),  # "warc" | "download"
+        pa.field("http_status", pa.int32()),
+        pa.field("final_url", pa.string()),
+        pa.field("content_type", pa.string()),
+        pa.field("fetched_at", pa.string()),
+        pa.field("attempts", pa.int32()),
+        pa.field("original_bytes", pa.int64()),
+        pa.field("image", pa.binary()),  # normalised (resized, re-encoded) bytes when ok
+        pa.field("format", pa.string()),
+        pa.field("source_format", pa.string()),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("original_width", pa.int32()),
+        pa.field("original_height", pa.int32()),
+        pa.field("sha256", pa.string()),  # of the fetched bytes
+        pa.field("pixel_sha256", pa.string()),  # of the decoded pixels
+        pa.field("phash", pa.int64()),  # 64-bit pHash stored as a signed int64
+    ],
+    metadata={"interleaf.schema_version": SCHEMA_VERSION, "interleaf.table": "images"},
+)
+
+
 def documents_to_table(docs: Iterable[Document]) -> pa.Table:
     rows: list[dict[str, Any]] = []
     for doc in docs:
@@ -83,6 +114,11 @@ def table_to_documents(table: pa.Table) -> list[Document]:
 
 def spark_schema_ddl() -> str:
     """The pages schema as a Spark DDL string (keeps Spark and Arrow in one place)."""
+    return spark_ddl(DOCUMENT_SCHEMA)
+
+
+def spark_ddl(schema: pa.Schema) -> str:
+    """An Arrow schema as a Spark DDL string."""
     def ddl(t: pa.DataType) -> str:
         if pa.types.is_string(t):
             return "STRING"
@@ -94,6 +130,8 @@ def spark_schema_ddl() -> str:
             return "BIGINT"
         if pa.types.is_float64(t):
             return "DOUBLE"
+        if pa.types.is_boolean(t):
+            return "BOOLEAN"
         if pa.types.is_map(t):
             return f"MAP<{ddl(t.key_type)}, {ddl(t.item_type)}>"
         if pa.types.is_list(t):
@@ -102,4 +140,4 @@ def spark_schema_ddl() -> str:
             return "STRUCT<" + ", ".join(f"`{f.name}`: {ddl(f.type)}" for f in t) + ">"
         raise TypeError(f"no Spark type for {t}")
 
-    return ", ".join(f"`{f.name}` {ddl(f.type)}" for f in DOCUMENT_SCHEMA)
+    return ", ".join(f"`{f.name}` {ddl(f.type)}" for f in schema)

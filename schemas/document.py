@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any, Union
 
 # Bump the minor part for additive changes, the major part when a reader must change.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: image nodes carry status / reason from the images stage
 
 
 class BlockKind(str, Enum):
@@ -60,6 +60,10 @@ class ImageNode:
     image: bytes | None = None
     image_mime: str | None = None
     image_source: str | None = None  # "warc" | "download"
+    # Set by the images stage: "ok", "failed" or "dropped", with the reason when not ok.
+    # An image that did not make it keeps its place, so users can audit why.
+    status: str | None = None
+    reason: str | None = None
     type: str = field(default="image", init=False)
 
 
@@ -79,6 +83,8 @@ NODE_FIELDS: tuple[str, ...] = (
     "image",
     "image_mime",
     "image_source",
+    "status",
+    "reason",
 )
 
 
@@ -168,5 +174,7 @@ def node_from_row(row: dict[str, Any]) -> Node:
             image=bytes(image) if image is not None else None,
             image_mime=row.get("image_mime"),
             image_source=row.get("image_source"),
+            status=row.get("status"),
+            reason=row.get("reason"),
         )
     raise ValueError(f"unknown node type {row['type']!r}")

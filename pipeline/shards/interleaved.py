@@ -12,13 +12,14 @@ import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import Config
 from pipeline.outputs import atomic_write_json, read_json
+from pipeline.images.attach import attach_fetched, load_image_table
 from pipeline.pages import read_pages
 from pipeline.shards.images import to_jpeg
 from pipeline.shards.tar import ShardWriter, sample_tar_size
@@ -59,22 +60,36 @@ def plan_write_tasks(pages_dir: str | Path, docs_per_task: int) -> list[WriteTas
     return tasks
 
 
+_EXTENSIONS = {"image/jpeg": "jpg", "image/webp": "webp"}
+
+
 def sample_files(doc: Document, config: Config, stats: StageStats) -> list[tuple[str, bytes]]:
-    """The tar members of one interleaved sample: json first, then images in node order."""
+    """The tar members of one interleaved sample: json first, then images in node order.
+
+    After the images stage, nodes carry normalised bytes and a status; without it (images
+    disabled) archived bytes are converted here.
+    """
     images: list[tuple[str, bytes]] = []
     files_by_position: dict[int, str] = {}
     for image_index, node in enumerate(doc.image_nodes):
         stats.count("image_nodes")
-        if node.image is None:
+        if node.status is not None:
+            data, ext = node.image, _EXTENSIONS.get(node.image_mime or "", "jpg")
+            if data is None:
+                stats.count(f"image:{node.reason or node.status}")
+                continue
+        elif node.image is None:
             stats.count("image:no_bytes")
             continue
-        jpeg, reason = to_jpeg(node.image, config.shards.max_image_pixels, config.shards.jpeg_quality)
-        if jpeg is None:
-            stats.count(f"image:{reason}")
-            continue
-        name = image_file_name(image_index)
+        else:
+            data, reason = to_jpeg(node.image, config.shards.max_image_pixels, config.shards.jpeg_quality)
+            ext = "jpg"
+            if data is None:
+                stats.count(f"image:{reason}")
+                continue
+        name = image_file_name(image_index, ext)
         files_by_position[node.position] = name
-        images.append((name, jpeg))
+        images.append((name, data))
         stats.count("images_written")
     return [("json", interleaved_json_bytes(doc, files_by_position)), *images]
 
@@ -100,7 +115,39 @@ def _write_sidecar(path: Path, rows: list[dict[str, Any]]) -> str:
 
 
 def write_interleaved_task(task: WriteTask, config: Config, out_dir: str) -> dict[str, Any]:
-    """Write one task's shards into ``_tmp/<task>/``; returns shard infos and stats."""
+    """Local engine: read the task's pages parts, attach fetched images, write shards."""
+    done = Path(out_dir) / "_tmp" / task.name / "_DONE.json"
+    if done.exists():
+        return read_json(done)
+    lookup = _image_table(config)
+
+    def docs() -> Iterator[Document]:
+        for part in task.parts:
+            for doc in read_pages(part):
+                if lookup is not None and doc.kind == DocumentKind.HTML.value:
+                    attach_fetched(doc, lookup)
+                yield doc
+
+    return write_task_docs(task, docs(), config, out_dir)
+
+
+_TABLES: dict[str, dict[str, dict[str, Any]]] = {}
+
+
+def _image_table(config: Config) -> dict[str, dict[str, Any]] | None:
+    """The images/ table when the images stage ran (loaded once per process)."""
+    folder = Path(config.run.output) / "images"
+    if not config.images.enabled:
+        return None
+    key = str(folder.resolve())
+    if key not in _TABLES:
+        _TABLES.clear()
+        _TABLES[key] = load_image_table(folder)
+    return _TABLES[key]
+
+
+def write_task_docs(task: WriteTask, docs: Iterable[Document], config: Config, out_dir: str) -> dict[str, Any]:
+    """Write one task's documents into ``_tmp/<task>/``; returns shard infos and stats."""
     tmp = Path(out_dir) / "_tmp" / task.name
     done = tmp / "_DONE.json"
     if done.exists():
@@ -109,16 +156,15 @@ def write_interleaved_task(task: WriteTask, config: Config, out_dir: str) -> dic
     stats = StageStats(STAGE)
     writer = ShardWriter(tmp, "", config.shards.max_samples, config.shards.max_bytes)
     sidecars: dict[str, list[dict[str, Any]]] = {}
-    for part in task.parts:
-        for doc in read_pages(part):
-            stats.n_in += 1
-            if doc.kind != DocumentKind.HTML.value:
-                stats.drop(f"routed:{doc.kind}")  # PDFs go to the OCR stage, not here
-                continue
-            files = sample_files(doc, config, stats)
-            shard = writer.write(doc.doc_id, files)
-            sidecars.setdefault(shard, []).append(_sidecar_row(doc, files))
-            stats.n_out += 1
+    for doc in docs:
+        stats.n_in += 1
+        if doc.kind != DocumentKind.HTML.value:
+            stats.drop(f"routed:{doc.kind}")  # PDFs go to the OCR stage, not here
+            continue
+        files = sample_files(doc, config, stats)
+        shard = writer.write(doc.doc_id, files)
+        sidecars.setdefault(shard, []).append(_sidecar_row(doc, files))
+        stats.n_out += 1
     shards = []
     for info in writer.close():
         sidecar = tmp / info.name.replace(".tar", ".parquet")

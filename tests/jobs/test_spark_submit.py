@@ -18,7 +18,8 @@ def test_spark_submit_extract_then_write(tmp_path, demo_warc):
     env_python = {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
     env = {**os.environ, **env_python}
     out = tmp_path / "out"
-    for job, args in (("extract_documents.py", ["--input", str(demo_warc)]), ("write_shards.py", [])):
+    for job, args in (("extract_documents.py", ["--input", str(demo_warc)]), ("fetch_images.py", []),
+                      ("write_shards.py", [])):
         proc = subprocess.run([spark_submit, "--master", "local[2]", str(REPO / "jobs" / job), *args,
                                "--output", str(out), "--no-progress"],
                               env=env, capture_output=True, text=True, timeout=600)
@@ -26,6 +27,7 @@ def test_spark_submit_extract_then_write(tmp_path, demo_warc):
     manifest = json.loads((out / "shards" / "interleaved" / "manifest.json").read_text())
     assert manifest["num_samples"] == 3
     run_manifest = json.loads((out / "run_manifest.json").read_text())
-    # Two separate jobs, one account: both stages are in the run manifest.
+    # Separate jobs, one account: every stage is in the run manifest.
     assert run_manifest["stages"]["extract"]["in"] == 24
+    assert run_manifest["stages"]["fetch_images"]["in"] == 6
     assert run_manifest["stages"]["write_interleaved"]["in"] == 4

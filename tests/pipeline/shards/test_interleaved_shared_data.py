@@ -22,7 +22,8 @@ def test_real_crawls_to_shards(shared_data, tmp_path):
     inputs = "[" + ", ".join(str(shared_data / "warc" / w) for w in WARCS) + "]"
     out = tmp_path / "out"
     config = load_config(None, [f"input.paths={inputs}", f"run.output={out}", "run.engine=local",
-                                "run.progress=false", "shards.max_samples=25", "shards.max_bytes=500000"])
+                                "run.progress=false", "shards.max_samples=25", "shards.max_bytes=500000",
+                                "images.enabled=false"])  # archived bytes straight into shards
     result = run_all(config)
     assert [e["error"] for e in result["extract"]["file_errors"]] == ["whole_file_gzip"]
 

@@ -1,0 +1,73 @@
+"""Spark engine for the write stage: pages joined with the images table, then shards.
+
+The images table can be far larger than a machine's memory, so under Spark the documents
+meet their images through a DataFrame join (by URL), are routed to their write task and
+sorted back into input order (pages part, WARC offset) before the same ``write_task_docs``
+as the local engine writes them. Same documents, same order, same bytes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import partial
+from pathlib import Path
+from typing import Any, Iterator
+
+from pipeline.config import Config
+from pipeline.images.attach import DEDUP_COLUMNS, IMAGE_COLUMNS, attach_fetched, clusters_path
+from pipeline.shards.interleaved import WriteTask, write_task_docs
+from schemas import Document, DocumentKind
+from schemas.arrow import IMAGES_SCHEMA, spark_ddl
+
+IMAGES_SCHEMA_DDL = spark_ddl(IMAGES_SCHEMA)
+
+
+def joined_documents(spark, tasks: list[WriteTask], images_dir: Path):
+    from pyspark.sql import functions as F
+
+    part_task = {Path(p).stem: t.index for t in tasks for p in t.parts}
+    pages = spark.read.parquet(*[p for t in tasks for p in t.parts])
+    pages = pages.withColumn("_part", F.regexp_extract(F.input_file_name(), r"(part-\d+)\.parquet", 1))
+    routes = F.create_map(*[F.lit(x) for k, v in sorted(part_task.items()) for x in (k, v)])
+    pages = pages.withColumn("_task", routes[F.col("_part")])
+
+    buckets = sorted(str(p) for p in images_dir.glob("bucket-*.parquet"))
+    images = spark.read.schema(IMAGES_SCHEMA_DDL).parquet(*buckets).select(*IMAGE_COLUMNS)
+    if clusters_path(images_dir).exists():
+        dedup = spark.read.parquet(str(clusters_path(images_dir))).select(*DEDUP_COLUMNS)
+        images = images.join(dedup, "url", "left")
+    else:
+        images = images.withColumn("cluster", F.lit(None).cast("string")).withColumn("repeated", F.lit(False))
+    wanted = (pages.select("doc_id", F.explode("nodes").alias("n"))
+              .where(F.col("n.type") == "image").select("doc_id", F.col("n.url").alias("url")).distinct())
+    columns = [*IMAGE_COLUMNS, "cluster", "repeated"]
+    fetched = (wanted.join(images, "url")
+               .groupBy("doc_id").agg(F.collect_list(F.struct(*columns)).alias("_fetched")))
+    docs = pages.join(fetched, "doc_id", "left")
+    return docs.repartition(len(tasks), "_task").sortWithinPartitions("_task", "_part", "warc_offset")
+
+
+def _write_partition(rows: Iterator, tasks: dict[int, WriteTask], config: Config, out_dir: str
+                     ) -> Iterator[tuple[int, dict[str, Any]]]:
+    # Rows arrive sorted by task (a partition may hold several): stream each task's rows
+    # straight into its writer, never holding a task in memory.
+    for index, group in itertools.groupby(rows, key=lambda r: r["_task"]):
+        yield index, write_task_docs(tasks[index], (_document(r) for r in group), config, out_dir)
+
+
+def _document(row) -> Document:
+    values = row.asDict(recursive=True)
+    doc = Document.from_row(values)
+    if doc.kind == DocumentKind.HTML.value:
+        attach_fetched(doc, {f["url"]: f for f in values.get("_fetched") or []})
+    return doc
+
+
+def spark_write_interleaved(spark, tasks: list[WriteTask], images_dir: Path, config: Config,
+                            out_dir: str) -> list[dict[str, Any]]:
+    by_index = {t.index: t for t in tasks}
+    docs = joined_documents(spark, tasks, images_dir)
+    fn = partial(_write_partition, tasks=by_index, config=config, out_dir=out_dir)
+    done = dict(docs.rdd.mapPartitions(fn).collect())
+    # A task whose parts hold no documents reaches no partition: it wrote nothing.
+    return [done.get(t.index) or write_task_docs(t, [], config, out_dir) for t in tasks]
