@@ -151,7 +151,7 @@ def _describe(data: bytes, source: str, rgb: Image.Image, header_size: tuple[int
     # Sized from the header, so a draft decode gives exactly the size a full decode would.
     out = _resize(rgb, _target_size(original_width, original_height, settings.max_side))
     return DecodedImage(
-        data=data if keep else _encode(out, settings),
+        data=strip_jpeg_metadata(data) if keep else _encode(out, settings),
         format="jpeg" if keep else settings.output_format,
         source_format=source,
         width=out.width,
@@ -162,6 +162,34 @@ def _describe(data: bytes, source: str, rgb: Image.Image, header_size: tuple[int
         pixel_sha256=pixel_sha256,
         phash=phash(out),
     )
+
+
+# APP1 (EXIF incl. GPS, XMP), APP13 (IPTC), COM: personal metadata a training corpus must not
+# carry. APP0 (JFIF), APP2 (ICC colour) and APP14 (Adobe colour transform) affect decoding.
+_STRIP_MARKERS = frozenset({0xE1, 0xED, 0xFE})
+
+
+def strip_jpeg_metadata(data: bytes) -> bytes:
+    """A kept JPEG without its EXIF/XMP/IPTC/comment segments; pixels untouched.
+
+    Walks the marker segments up to the start of scan; anything unexpected returns the
+    input unchanged (the image already decoded, so it is a valid JPEG to Pillow).
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return data
+    out = bytearray(b"\xff\xd8")
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA:  # start of scan: the rest is entropy-coded data
+            return bytes(out + data[pos:])
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        if length < 2:
+            return data
+        if marker not in _STRIP_MARKERS:
+            out += data[pos:pos + 2 + length]
+        pos += 2 + length
+    return data
 
 
 def _is_svg(data: bytes) -> bool:

@@ -277,3 +277,25 @@ def test_icc_profiles_are_used_then_dropped_and_broken_ones_ignored():
     broken = decoded(encode(im, "PNG", icc_profile=b"not a profile" * 10))
     assert broken.pixel_sha256 == plain.pixel_sha256
     assert "icc_profile" not in open_output(tagged).info
+
+
+def test_kept_jpeg_loses_exif_and_comments_but_not_pixels():
+    import io
+
+    from PIL import Image
+
+    from pipeline.images.decode import DecodeSettings, decode_image, strip_jpeg_metadata
+
+    im = Image.new("RGB", (200, 160), (10, 120, 200))
+    exif = Image.Exif()
+    exif[0x010F] = "CameraMaker"  # Make
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 30.0)}  # GPS IFD: must not reach the corpus
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=90, exif=exif.tobytes(), comment=b"taken at home")
+    data = buf.getvalue()
+    decoded = decode_image(data, DecodeSettings(max_side=1024))
+    assert decoded.format == "jpeg" and decoded.data != data
+    assert b"Exif" not in decoded.data and b"taken at home" not in decoded.data
+    with Image.open(io.BytesIO(decoded.data)) as a, Image.open(io.BytesIO(data)) as b:
+        assert a.tobytes() == b.tobytes() and not a.getexif()
+    assert strip_jpeg_metadata(b"not a jpeg") == b"not a jpeg"
