@@ -43,8 +43,40 @@ def make_jpeg() -> bytes:
     return buffer.getvalue()
 
 
+def make_png_bomb(side: int = 30000) -> bytes:
+    """A PNG whose header claims side × side pixels (900 Mpx) in a few hundred bytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    rows = zlib.compress(b"\0" * (side + 1) * 8, 9)  # a few rows; the header is what matters
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+def make_photo_png(size: tuple[int, int] = (320, 240)) -> bytes:
+    buffer = io.BytesIO()
+    Image.radial_gradient("L").resize(size).convert("RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_corrupt_jpeg() -> bytes:
+    """A real JPEG whose frame header claims zero colour components."""
+    buffer = io.BytesIO()
+    Image.radial_gradient("L").resize((320, 240)).convert("RGB").save(buffer, format="JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.find(b"\xff\xc0")
+    data[sof + 9] = 0
+    return bytes(data)
+
+
 PNG = make_png()
 JPEG = make_jpeg()
+PHOTO_PNG = make_photo_png()
+CORRUPT_JPEG = make_corrupt_jpeg()
+SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -196,6 +228,12 @@ ROUTES: dict[str, Route] = {
     "/noindex": lambda h, n: h.send_bytes(200, PNG, "image/png", X_Robots_Tag="noindex, nofollow"),
     "/redirect-noai": lambda h, n: h.send_bytes(302, b"", None, Location="/img.png", X_Robots_Tag="NoAI"),
     "/count": lambda h, n: h.count_concurrency(),
+    # Bytes that download fine but must not decode (used by the fetch stage's tests).
+    "/photo.png": lambda h, n: h.send_bytes(200, PHOTO_PNG, "image/png"),
+    "/corrupt.jpg": lambda h, n: h.send_bytes(200, CORRUPT_JPEG, "image/jpeg"),
+    "/truncated.png": lambda h, n: h.send_bytes(200, PHOTO_PNG[: len(PHOTO_PNG) // 2], "image/png"),
+    "/bomb.png": lambda h, n: h.send_bytes(200, make_png_bomb(), "image/png"),
+    "/image.svg": lambda h, n: h.send_bytes(200, SVG, "image/svg+xml"),
 }
 
 
