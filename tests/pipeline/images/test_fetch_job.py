@@ -168,3 +168,20 @@ def test_shards_carry_downloaded_images_and_reasons(shared_data, tmp_path, image
     fetched = result["images"]["stats"]["fetch_images"]
     written = result["shards"]["stats"]["write_interleaved"]["counters"]
     assert written["images_written"] == files and fetched["out"] >= 20
+
+
+def test_retry_failed_asks_again_only_for_failed_urls(shared_data, tmp_path, image_server):
+    args = [f"input.paths=[{shared_data / 'warc' / WARCS[1]}]", "run.engine=local", "run.progress=false",
+            "extract.archived_images=false", f"run.output={tmp_path / 'out'}", *image_server.overrides()]
+    config = load_config(None, args)
+    run_extract(config)
+    first = run_fetch_images(config)
+    rows = [r for p in sorted((tmp_path / "out" / "images").glob("bucket-*.parquet")) for r in pq.read_table(p).to_pylist()]
+    failed = {r["url"] for r in rows if r["status"] == "failed" and r["reason"] == "http_404"}
+    assert failed and not first.get("skipped")
+    image_server.hits.clear()
+    assert run_fetch_images(config)["skipped"] and not image_server.hits  # finished: nothing asked
+    again = run_fetch_images(load_config(None, [*args, "run.retry_failed=true"]))
+    requested = {f"http://{h}{p}" for (h, p) in image_server.hits}
+    assert requested == failed  # 404s asked again; ok and filtered images are not
+    assert again["stats"]["fetch_images"]["dropped"]["http_404"] == len(failed)
