@@ -89,7 +89,7 @@ def print_summary(result: dict[str, Any], console: Console | None = None) -> Non
     if fetched:
         c = fetched.counters
         console.print(f"images: {fetched.n_in} distinct URLs, {fetched.n_out} ok "
-                      f"({c.get('source:warc', 0)} from the WARCs, {c.get('source:download', 0)} downloaded, "
+                      f"({c.get('source:warc', 0)} taken from the WARCs, {c.get('source:download', 0)} fetched over HTTP, "
                       f"{c.get('resumed', 0)} kept from an earlier run)")
     for stage in ("extract", "images", "shards"):
         if result.get(stage, {}).get("skipped"):
