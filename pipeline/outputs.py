@@ -8,6 +8,7 @@ filesystem path (rename is atomic there).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -51,31 +52,46 @@ def mark_finished(folder: str | Path) -> None:
     atomic_write_bytes(Path(folder) / SUCCESS, b"")
 
 
+def fingerprint(paths: list[Path]) -> str:
+    """What a stage was built from: a hash of its upstream stages' manifests."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(path.read_bytes() if path.exists() else b"-")
+    return h.hexdigest()[:16]
+
+
 def prepare_stage(folder: str | Path, config: Config, config_name: str,
-                  sections: tuple[str, ...] | None = None) -> bool:
+                  sections: tuple[str, ...] | None = None, upstream: list[Path] | None = None) -> bool:
     """Get ``folder`` ready for a stage run. Returns False when the stage is already done.
 
     - finished with the same config and not forced: skip (False);
     - finished with another config and not forced: OutputExistsError;
     - forced: the folder is wiped;
     - unfinished with another config: wiped (its partial files are not ours to reuse);
-    - unfinished with the same config: kept, so finished parts are reused (resume).
+    - unfinished with the same config and inputs: kept, so finished parts are reused (resume).
 
-    ``sections`` are the config sections this stage's output depends on.
+    ``sections`` are the config sections this stage's output depends on; ``upstream`` the
+    manifests of the stages it reads: a finished stage whose upstream changed since (a rerun
+    fetched more images, say) is rebuilt.
     """
     folder = Path(folder)
     digest = config.hash(sections)
+    inputs = fingerprint(upstream or [])
     config_path = folder / config_name
-    previous = read_json(config_path).get("config_hash") if config_path.exists() else None
+    recorded = read_json(config_path) if config_path.exists() else {}
+    previous = recorded.get("config_hash")
+    same_inputs = recorded.get("inputs", inputs) == inputs
     if is_finished(folder) and not config.run.force:
-        if previous == digest:
+        if previous == digest and same_inputs:
             return False
-        raise OutputExistsError(
-            f"{folder} was finished with another config (hash {previous}, now {digest}); "
-            "rerun with --force to replace it or choose another --output"
-        )
-    if config.run.force or (previous is not None and previous != digest):
+        if previous != digest:
+            raise OutputExistsError(
+                f"{folder} was finished with another config (hash {previous}, now {digest}); "
+                "rerun with --force to replace it or choose another --output"
+            )
+    # Same config but newer upstream output (e.g. a rerun fetched more images): rebuild.
+    if config.run.force or (previous is not None and (previous != digest or not same_inputs)):
         shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(config_path, {"config_hash": digest, "config": config.to_dict()})
+    atomic_write_json(config_path, {"config_hash": digest, "inputs": inputs, "config": config.to_dict()})
     return True

@@ -88,6 +88,13 @@ def run_extract(config: Config) -> dict[str, Any]:
     return manifest
 
 
+def _transient_failures(images: Path) -> int:
+    manifest = images / PAGES_MANIFEST
+    if not manifest.exists():
+        return 0
+    return read_json(manifest)["stats"]["fetch_images"]["counters"].get("transient_failures", 0)
+
+
 def run_fetch_images(config: Config) -> dict[str, Any]:
     """``pages/`` image URLs → ``images/`` table (archived bytes first, else downloads)."""
     from pipeline.images.collect import local_tasks, run_spark_buckets, spark_buckets
@@ -97,9 +104,9 @@ def run_fetch_images(config: Config) -> dict[str, Any]:
     if not is_finished(pages):
         raise RuntimeError(f"{pages} is not finished (no _SUCCESS): run the extract job first")
     out = images_dir(config)
-    if config.run.retry_failed and is_finished(out):
-        (out / "_SUCCESS").unlink()  # reopen the finished table so failed URLs are tried again
-    if not prepare_stage(out, config, "_config.json", IMAGE_SECTIONS):
+    if is_finished(out) and (config.run.retry_failed or _transient_failures(out)):
+        (out / "_SUCCESS").unlink()  # reopen the finished table: failed URLs are tried again
+    if not prepare_stage(out, config, "_config.json", IMAGE_SECTIONS, [pages / PAGES_MANIFEST]):
         log.info("fetch_images: %s is finished, skipping", out)
         return {**read_json(out / PAGES_MANIFEST), "skipped": True}
     fn = partial(fetch_bucket, config=config, out_dir=str(out))
@@ -129,7 +136,8 @@ def run_write_shards(config: Config) -> dict[str, Any]:
         raise RuntimeError(f"{images_dir(config)} is not finished: run fetch-images first "
                            "(or --set images.enabled=false)")
     out = interleaved_dir(config)
-    if not prepare_stage(out, config, "config.json", SHARD_SECTIONS):
+    upstream = [pages / PAGES_MANIFEST] + ([images_dir(config) / PAGES_MANIFEST] if config.images.enabled else [])
+    if not prepare_stage(out, config, "config.json", SHARD_SECTIONS, upstream):
         log.info("write_shards: %s is finished, skipping", out)
         return {**read_json(out / "manifest.json"), "skipped": True}
     tasks = plan_write_tasks(pages, config.shards.docs_per_task)

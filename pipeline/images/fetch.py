@@ -211,6 +211,8 @@ def compact_bucket(task: ImageTask, out: Path, counters: Counter) -> dict[str, A
             stats.n_out += 1
         else:
             stats.drop(row["reason"] or "unknown")
+            if row["transient"]:
+                stats.count("transient_failures")  # a rerun will try these again
     stats.drop("not_fetched", len(wanted) - len(ordered))  # only if a URL produced no row
     if not stats.dropped["not_fetched"]:
         del stats.dropped["not_fetched"]

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import Config
-from pipeline.outputs import atomic_write_json, read_json
+from pipeline.outputs import atomic_write_json, fingerprint, read_json
 from pipeline.images.attach import attach_fetched, load_image_table
 from pipeline.pages import read_pages
 from pipeline.shards.images import to_jpeg
@@ -139,7 +139,8 @@ def _image_table(config: Config) -> dict[str, dict[str, Any]] | None:
     folder = Path(config.run.output) / "images"
     if not config.images.enabled:
         return None
-    key = str(folder.resolve())
+    # Keyed by the table's manifest too: a rerun that changed the table must not see the old one.
+    key = f"{folder.resolve()}@{fingerprint([folder / '_manifest.json'])}"
     if key not in _TABLES:
         _TABLES.clear()
         _TABLES[key] = load_image_table(folder)

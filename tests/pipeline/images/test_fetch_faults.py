@@ -75,3 +75,27 @@ def test_every_fault_has_its_reason_and_the_job_finishes(tmp_path, fault_server)
     assert [n["url"] for n in nodes] == urls
     assert [(n["status"], n["reason"]) for n in nodes] == list(EXPECTED.values())
     assert [n["file"] for n in nodes] == ["0.jpg"] + [None] * (len(urls) - 1)
+
+
+def test_rerun_retries_transient_failures_only(tmp_path, fault_server):
+    urls = [f"http://{HOST}/flaky-500?t=rerun", f"http://{HOST}/photo.png?t=rerun", f"http://{HOST}/404?t=rerun"]
+    page_warc(tmp_path / "p.warc.gz", urls)
+    config = load_config(None, [
+        f"input.paths=[{tmp_path / 'p.warc.gz'}]", f"run.output={tmp_path / 'out'}", "run.engine=local",
+        "run.progress=false", "images.allow_networks=[127.0.0.1/32]", "images.retries=0",
+        f"images.host_map={{{HOST}: '127.0.0.1:{fault_server.port}'}}", "images.min_side=1", "images.min_bytes=0"])
+    first_run = run_all(config)
+    first = first_run["images"]["stats"]["fetch_images"]
+    assert first["dropped"] == {"http_500": 1, "http_404": 1} and first["counters"]["transient_failures"] == 1
+    before = dict(fault_server.hits)
+    second_run = run_all(config)
+    second = second_run["images"]["stats"]["fetch_images"]
+    asked = {p for p, n in fault_server.hits.items() if n != before.get(p, 0)}
+    assert asked == {"/flaky-500?t=rerun"}  # the 500 is asked again; the 404 and the ok image are not
+    assert second["out"] == 2 and second["dropped"] == {"http_404": 1} and second["counters"]["resumed"] == 2
+    # The shards were rebuilt from the newer images table: the recovered image is in them.
+    assert not second_run["shards"].get("skipped")
+    shard = tmp_path / "out" / "shards" / "interleaved" / "shard-000000.tar"
+    (sample,) = list(wds.WebDataset(str(shard), shardshuffle=False))
+    nodes = [n for n in json.loads(sample["json"])["nodes"] if n["type"] == "image"]
+    assert [(n["status"], n["reason"]) for n in nodes] == [("ok", None), ("ok", None), ("failed", "http_404")]
