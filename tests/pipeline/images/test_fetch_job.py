@@ -24,7 +24,8 @@ from pipeline.config import load_config
 from pipeline.run import run_all, run_extract, run_fetch_images
 from pipeline.warc.records import read_records
 
-WARCS = ["with-images/nodewarc_books.toscrape.warc", "with-images/aut_example_IAH-2008-archive.org.warc.gz"]
+WARCS = ["with-images/nodewarc_books.toscrape.warc", "with-images/aut_example_IAH-2008-archive.org.warc.gz",
+         "with-images/nodewarc_parseMe.warc.gz"]
 
 
 class WarcImageServer:
@@ -97,9 +98,11 @@ def test_downloaded_images_equal_archived_ones(shared_data, tmp_path, image_serv
     run_extract(downloaded)
     manifest = run_fetch_images(downloaded)
     from_warc, from_http = ok_pixels(tmp_path / "archived"), ok_pixels(tmp_path / "downloaded")
-    assert len(from_warc) >= 40  # 20 book covers + the archive.org images its pages use
+    # The loopback server speaks plain HTTP: https:// images (in parseMe) cannot be served.
+    plain = {u: h for u, h in from_warc.items() if u.startswith("http://")}
+    assert len(plain) >= 40 and len(from_warc) > len(plain)
     # Every image the WARCs archived came back over HTTP with the very same pixels.
-    assert {u: from_http.get(u) for u in from_warc} == from_warc
+    assert {u: from_http.get(u) for u in plain} == plain
     stats = manifest["stats"]["fetch_images"]
     assert stats["in"] == stats["out"] + sum(stats["dropped"].values())
     assert stats["counters"]["source:download"] > 0 and "source:warc" not in stats["counters"]
