@@ -73,6 +73,7 @@ class ImagesConfig:
     # Decode and normalise.
     max_pixels: int = 64_000_000
     max_side: int = 1024
+    resize_filter: str = "box"  # box (area averaging, fast), bicubic or lanczos (sharper)
     output_format: str = "jpeg"
     quality: int = 90
     # Filters (filters/image.py), by versioned name.

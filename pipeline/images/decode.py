@@ -34,6 +34,8 @@ from pipeline.images.phash import phash
 # (cameras and phones write them); its first picture is a plain JPEG.
 SUPPORTED_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
 OUTPUT_FORMATS = ("jpeg", "webp")
+RESIZE_FILTERS = {"box": Image.Resampling.BOX, "bicubic": Image.Resampling.BICUBIC,
+                  "lanczos": Image.Resampling.LANCZOS}
 
 # EXIF orientation -> transpose, the table ImageOps.exif_transpose uses. Applied by hand to
 # the converted RGB image so the EXIF block is never copied or re-parsed.
@@ -63,6 +65,10 @@ class DecodeSettings:
     # reduced decode (still stable for the same JPEG coefficients, e.g. lossless jpegtran
     # re-encodings); set False to hash full-resolution pixels for every JPEG.
     jpeg_draft: bool = True
+    # Downscaling filter. "box" is area averaging (what img2dataset's cv2 INTER_AREA does):
+    # alias-free for downscaling and ~30 % faster per image than "lanczos" here, which
+    # stays available for sharper output.
+    resize_filter: str = "box"
 
     def __post_init__(self) -> None:
         # Misconfiguration must stop the job with a message, not turn into drop reasons.
@@ -72,6 +78,8 @@ class DecodeSettings:
             raise ValueError(f"quality must be in 1..100, got {self.quality}")
         if self.max_side < 0 or self.max_pixels <= 0:
             raise ValueError("max_side must be >= 0 and max_pixels > 0")
+        if self.resize_filter not in RESIZE_FILTERS:
+            raise ValueError(f"resize_filter must be one of {sorted(RESIZE_FILTERS)}, got {self.resize_filter!r}")
 
 
 @dataclass
@@ -149,7 +157,7 @@ def _describe(data: bytes, source: str, rgb: Image.Image, header_size: tuple[int
             original_width, original_height = original_height, original_width
     pixel_sha256 = _pixel_sha256(rgb)
     # Sized from the header, so a draft decode gives exactly the size a full decode would.
-    out = _resize(rgb, _target_size(original_width, original_height, settings.max_side))
+    out = _resize(rgb, _target_size(original_width, original_height, settings.max_side), settings.resize_filter)
     return DecodedImage(
         data=strip_jpeg_metadata(data) if keep else _encode(out, settings),
         format="jpeg" if keep else settings.output_format,
@@ -308,12 +316,14 @@ def _pixel_sha256(rgb: Image.Image) -> str:
     return digest.hexdigest()
 
 
-def _resize(rgb: Image.Image, size: tuple[int, int]) -> Image.Image:
+def _resize(rgb: Image.Image, size: tuple[int, int], name: str = "box") -> Image.Image:
     if size == rgb.size:
         return rgb
-    # reducing_gap: box-reduce by an integer factor first, then LANCZOS for the rest; close
-    # to a full LANCZOS and much faster on big pictures.
-    return rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if name == "box":
+        return rgb.resize(size, Image.Resampling.BOX)
+    # reducing_gap: box-reduce by an integer factor first, then the filter for the rest;
+    # close to the full filter and much faster on big pictures.
+    return rgb.resize(size, RESIZE_FILTERS[name], reducing_gap=3.0)
 
 
 def _encode(rgb: Image.Image, settings: DecodeSettings) -> bytes:

@@ -73,7 +73,7 @@ def download_settings(c: ImagesConfig) -> DownloadSettings:
 
 def decode_settings(c: ImagesConfig) -> DecodeSettings:
     return DecodeSettings(max_pixels=c.max_pixels, max_side=c.max_side, output_format=c.output_format,
-                          quality=c.quality)
+                          quality=c.quality, resize_filter=c.resize_filter)
 
 
 def filter_settings(c: ImagesConfig) -> ImageFilterSettings:
@@ -92,18 +92,32 @@ def _row(url: str, status: str, reason: str | None, transient: bool = False, **f
     return row
 
 
-def image_row(url: str, data: bytes, source: str, config: ImagesConfig, fetched: FetchResult | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ImageSettings:
+    """Decode and filter settings, built once per task from the config."""
+
+    decode: DecodeSettings
+    filters: ImageFilterSettings
+    enabled: tuple[str, ...]
+
+    @classmethod
+    def of(cls, c: ImagesConfig) -> "ImageSettings":
+        return cls(decode_settings(c), filter_settings(c), tuple(c.filters))
+
+
+def image_row(url: str, data: bytes, source: str, settings: ImageSettings,
+              fetched: FetchResult | None = None) -> dict[str, Any]:
     """Decode, filter and describe one image's bytes."""
     meta: dict[str, Any] = {"source": source, "original_bytes": len(data),
                             "sha256": hashlib.sha256(data).hexdigest()}
     if fetched is not None:
         meta.update(http_status=fetched.http_status, final_url=fetched.final_url,
                     content_type=fetched.content_type, fetched_at=fetched.fetched_at, attempts=fetched.attempts)
-    decoded = decode_image(data, decode_settings(config))
+    decoded = decode_image(data, settings.decode)
     if isinstance(decoded, str):
         return _row(url, "failed", decoded, **meta)
     meta.update(_decoded_fields(decoded))
-    reason = apply_image_filters(url, decoded, len(data), filter_settings(config), enabled=config.filters)
+    reason = apply_image_filters(url, decoded, len(data), settings.filters, enabled=list(settings.enabled))
     if reason is not None:
         meta["image"] = None  # filtered out: keep the description, not the pixels
         return _row(url, "dropped", reason, **meta)
@@ -127,12 +141,13 @@ def failed_row(result: FetchResult) -> dict[str, Any]:
 
 def fetch_rows(task: ImageTask, skip: set[str], config: ImagesConfig) -> Iterator[dict[str, Any]]:
     """Rows for the task's URLs not in ``skip``: archived ones first, then downloads."""
+    settings = ImageSettings.of(config)
     to_download = []
     for url, archived in task.urls:
         if url in skip:
             continue
         if archived is not None:
-            yield image_row(url, archived, "warc", config)
+            yield image_row(url, archived, "warc", settings)
         elif config.download:
             to_download.append(url)
         else:
@@ -142,7 +157,7 @@ def fetch_rows(task: ImageTask, skip: set[str], config: ImagesConfig) -> Iterato
     with Downloader(download_settings(config)) as downloader:
         for result in downloader.fetch_many(to_download):
             if result.status == "ok" and result.body is not None:
-                yield image_row(result.url, result.body, "download", config, result)
+                yield image_row(result.url, result.body, "download", settings, result)
             else:
                 yield failed_row(result)
 
