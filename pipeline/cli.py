@@ -3,6 +3,8 @@
     interleaf run --input WARCS... --output DIR        extract → shards (Spark local[*] default)
     interleaf extract --input WARCS... --output DIR    only pages/
     interleaf fetch-images --output DIR                only images/ from a finished pages/
+    interleaf dedup --output DIR                       only dedup/ (find step) from pages/ (+ images/)
+    interleaf dedup-report --output DIR [--limit N]    removed documents beside their kept twin
     interleaf write-shards --output DIR                only shards/ from finished pages/ (+ images/)
     interleaf extract-html PATH [--url URL]            one HTML file → Document JSON
     interleaf show-config [--config F] [--set a.b=c]   the resolved config as YAML
@@ -80,6 +82,8 @@ def _run_job(job: str, config: Config) -> dict[str, Any]:
 
     if job == "extract":
         return {"extract": run.run_extract(config), "output": config.run.output}
+    if job == "dedup":
+        return {"dedup": run.run_dedup(config), "output": config.run.output}
     if job == "fetch-images":
         return {"images": run.run_fetch_images(config), "output": config.run.output}
     if job == "write-shards":
@@ -119,6 +123,14 @@ def cmd_extract_html(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dedup_report(args: argparse.Namespace) -> int:
+    from pipeline.dedup.report import dedup_report
+
+    for line in dedup_report(Path(args.output), args.limit):
+        print(line)
+    return 0
+
+
 def cmd_show_config(args: argparse.Namespace) -> int:
     """Print the resolved config tree as YAML: a starting point for a config file."""
     import yaml
@@ -148,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("run", "extract documents, fetch images and write shards", True),
         ("extract", "WARC → pages/ parquet", True),
         ("fetch-images", "pages/ image URLs → images/ (archived, else downloaded)", False),
+        ("dedup", "find duplicates: pages/ (+ images/) → dedup/ tables", False),
         ("write-shards", "pages/ (+ images/) → shards/interleaved/", False),
     ):
         p = sub.add_parser(name, help=help_text)
@@ -158,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="the page's URL (resolves relative image URLs)")
     p.add_argument("--charset", help="charset from the HTTP header, if known")
     p.set_defaults(func=cmd_extract_html)
+    p = sub.add_parser("dedup-report", help="list removed documents with their kept twin")
+    p.add_argument("--output", "-o", required=True)
+    p.add_argument("--limit", type=int, default=50, help="rows to print (0: all)")
+    p.set_defaults(func=cmd_dedup_report)
     p = sub.add_parser("show-config", help="print the resolved config (defaults + file + --set) as YAML")
     p.add_argument("--config", "-c", help="YAML config file")
     p.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")

@@ -89,6 +89,23 @@ class ImagesConfig:
 
 
 @dataclass
+class DedupConfig:
+    enabled: bool = True  # run the find step in `interleaf run`; shards apply its table
+    url: bool = True  # same normalised URL: the most recent capture is kept
+    exact: bool = True  # same normalised text
+    near: bool = True  # MinHash LSH near-duplicates
+    image_sets: bool = True  # identical sets of image clusters (from the images stage)
+    paragraphs: bool = True  # OBELICS-style paragraph dedup
+    bands: int = 14  # FineWeb: 14 bands x 8 rows on 5-grams
+    rows: int = 8
+    ngram: int = 5
+    threshold: float = 0.7  # candidate pairs are verified: estimated Jaccard >= this
+    seed: int = 1
+    paragraph_max_docs: int = 20  # a paragraph in more documents is boilerplate
+    paragraph_min_chars: int = 20  # shorter paragraphs are never deduplicated within a domain
+
+
+@dataclass
 class ShardsConfig:
     max_samples: int = 1000
     max_bytes: int = 256 * 1024 * 1024
@@ -119,12 +136,13 @@ class Config:
     input: InputConfig = field(default_factory=InputConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     images: ImagesConfig = field(default_factory=ImagesConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
     shards: ShardsConfig = field(default_factory=ShardsConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     # Sections whose values change the data written; spark / run do not.
-    DATA_SECTIONS: typing.ClassVar[tuple[str, ...]] = ("input", "extract", "images", "shards")
+    DATA_SECTIONS: typing.ClassVar[tuple[str, ...]] = ("input", "extract", "images", "dedup", "shards")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

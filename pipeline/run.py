@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 EXTRACT_SECTIONS = ("input", "extract")
 IMAGE_SECTIONS = ("input", "extract", "images")
-SHARD_SECTIONS = ("input", "extract", "images", "shards")
+DEDUP_SECTIONS = ("input", "extract", "images", "dedup")
+SHARD_SECTIONS = ("input", "extract", "images", "dedup", "shards")
 PAGES_MANIFEST = "_manifest.json"  # underscore: Spark and pyarrow skip it when reading pages/
 
 
@@ -127,6 +128,37 @@ def run_fetch_images(config: Config) -> dict[str, Any]:
     return manifest
 
 
+def dedup_dir(config: Config) -> Path:
+    return Path(config.run.output) / "dedup"
+
+
+def run_dedup(config: Config) -> dict[str, Any]:
+    """Find step: ``pages/`` (+ ``images_dedup/`` image sets) → ``dedup/`` tables (Spark)."""
+    from pipeline.dedup.find import DOCUMENTS, PARAGRAPHS, dedup_stats, find_duplicates, write_tables
+    from pipeline.images.attach import clusters_path
+
+    pages = pages_dir(config)
+    if not is_finished(pages):
+        raise RuntimeError(f"{pages} is not finished (no _SUCCESS): run the extract job first")
+    out = dedup_dir(config)
+    upstream = [pages / PAGES_MANIFEST] + ([images_dir(config) / PAGES_MANIFEST] if config.images.enabled else [])
+    if not prepare_stage(out, config, "_config.json", DEDUP_SECTIONS, upstream):
+        log.info("dedup: %s is finished, skipping", out)
+        return {**read_json(out / PAGES_MANIFEST), "skipped": True}
+    # A global operation: always Spark (local[*] when the engine is local).
+    spark = get_spark(config.spark)
+    sets = clusters_path(images_dir(config)).with_name("doc_image_sets.parquet") if config.images.enabled else None
+    documents, paragraphs = find_duplicates(spark, pages, sets, config.dedup)
+    write_tables(documents, paragraphs, out)
+    documents = spark.read.parquet(str(out / DOCUMENTS))
+    paragraphs = spark.read.parquet(str(out / PARAGRAPHS))
+    manifest = {"stage": "dedup", "config_hash": config.hash(DEDUP_SECTIONS),
+                "stats": dedup_stats(spark, pages, documents, paragraphs)}
+    atomic_write_json(out / PAGES_MANIFEST, manifest)
+    mark_finished(out)
+    return manifest
+
+
 def run_write_shards(config: Config) -> dict[str, Any]:
     """``pages/`` → ``shards/interleaved/`` tars + sidecars + manifest.json."""
     pages = pages_dir(config)
@@ -135,16 +167,19 @@ def run_write_shards(config: Config) -> dict[str, Any]:
     if config.images.enabled and not is_finished(images_dir(config)):
         raise RuntimeError(f"{images_dir(config)} is not finished: run fetch-images first "
                            "(or --set images.enabled=false)")
+    if config.dedup.enabled and not is_finished(dedup_dir(config)):
+        raise RuntimeError(f"{dedup_dir(config)} is not finished: run dedup first (or --set dedup.enabled=false)")
     out = interleaved_dir(config)
-    upstream = [pages / PAGES_MANIFEST] + ([images_dir(config) / PAGES_MANIFEST] if config.images.enabled else [])
+    upstream = [pages / PAGES_MANIFEST] + ([images_dir(config) / PAGES_MANIFEST] if config.images.enabled else []) \
+        + ([dedup_dir(config) / PAGES_MANIFEST] if config.dedup.enabled else [])
     if not prepare_stage(out, config, "config.json", SHARD_SECTIONS, upstream):
         log.info("write_shards: %s is finished, skipping", out)
         return {**read_json(out / "manifest.json"), "skipped": True}
     tasks = plan_write_tasks(pages, config.shards.docs_per_task)
-    if config.run.engine == "spark" and config.images.enabled:
+    if config.run.engine == "spark" and (config.images.enabled or config.dedup.enabled):
         from pipeline.shards.spark_join import spark_write_interleaved
 
-        results = spark_write_interleaved(get_spark(config.spark), tasks, images_dir(config), config, str(out))
+        results = spark_write_interleaved(get_spark(config.spark), tasks, config, str(out))
     else:
         results = run_tasks(partial(write_interleaved_task, config=config, out_dir=str(out)), tasks, config,
                             "write shards")
@@ -157,5 +192,7 @@ def run_all(config: Config) -> dict[str, Any]:
     result: dict[str, Any] = {"extract": run_extract(config), "output": str(Path(config.run.output))}
     if config.images.enabled:
         result["images"] = run_fetch_images(config)
+    if config.dedup.enabled:
+        result["dedup"] = run_dedup(config)
     result["shards"] = run_write_shards(config)
     return result

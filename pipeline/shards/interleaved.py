@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from pipeline.config import Config
 from pipeline.outputs import atomic_write_json, fingerprint, read_json
+from pipeline.dedup.remove import DedupTables
 from pipeline.images.attach import attach_fetched, load_image_table
 from pipeline.pages import read_pages
 from pipeline.shards.images import to_jpeg
@@ -120,18 +121,34 @@ def write_interleaved_task(task: WriteTask, config: Config, out_dir: str) -> dic
     if done.exists():
         return read_json(done)
     lookup = _image_table(config)
+    dedup = _dedup_tables(config)
 
-    def docs() -> Iterator[Document]:
+    def docs() -> Iterator[Document | str]:
         for part in task.parts:
             for doc in read_pages(part):
-                if lookup is not None and doc.kind == DocumentKind.HTML.value:
-                    attach_fetched(doc, lookup)
+                if doc.kind == DocumentKind.HTML.value:
+                    if lookup is not None:
+                        attach_fetched(doc, lookup)
+                    if dedup is not None:
+                        yield dedup.apply(doc)
+                        continue
                 yield doc
 
     return write_task_docs(task, docs(), config, out_dir)
 
 
-_TABLES: dict[str, dict[str, dict[str, Any]]] = {}
+_TABLES: dict[str, Any] = {}
+
+
+def _dedup_tables(config: Config) -> DedupTables | None:
+    """The dedup tables when the dedup stage ran (loaded once per process and manifest)."""
+    folder = Path(config.run.output) / "dedup"
+    if not config.dedup.enabled:
+        return None
+    key = f"dedup:{folder.resolve()}@{fingerprint([folder / '_manifest.json'])}"
+    if key not in _TABLES:
+        _TABLES[key] = DedupTables(folder)
+    return _TABLES[key]
 
 
 def _image_table(config: Config) -> dict[str, dict[str, Any]] | None:
@@ -140,15 +157,19 @@ def _image_table(config: Config) -> dict[str, dict[str, Any]] | None:
     if not config.images.enabled:
         return None
     # Keyed by the table's manifest too: a rerun that changed the table must not see the old one.
-    key = f"{folder.resolve()}@{fingerprint([folder / '_manifest.json'])}"
+    key = f"images:{folder.resolve()}@{fingerprint([folder / '_manifest.json'])}"
     if key not in _TABLES:
-        _TABLES.clear()
+        for old in [k for k in _TABLES if k.startswith("images:")]:
+            del _TABLES[old]  # one images table in memory at a time
         _TABLES[key] = load_image_table(folder)
     return _TABLES[key]
 
 
-def write_task_docs(task: WriteTask, docs: Iterable[Document], config: Config, out_dir: str) -> dict[str, Any]:
-    """Write one task's documents into ``_tmp/<task>/``; returns shard infos and stats."""
+def write_task_docs(task: WriteTask, docs: Iterable[Document | str], config: Config, out_dir: str) -> dict[str, Any]:
+    """Write one task's documents into ``_tmp/<task>/``; returns shard infos and stats.
+
+    A string in ``docs`` is a document removed upstream (dedup), given by its reason.
+    """
     tmp = Path(out_dir) / "_tmp" / task.name
     done = tmp / "_DONE.json"
     if done.exists():
@@ -159,6 +180,11 @@ def write_task_docs(task: WriteTask, docs: Iterable[Document], config: Config, o
     sidecars: dict[str, list[dict[str, Any]]] = {}
     for doc in docs:
         stats.n_in += 1
+        if isinstance(doc, str):
+            stats.drop(doc)
+            continue
+        if doc.signals.get("paragraphs_removed"):
+            stats.count("paragraphs_removed", int(doc.signals["paragraphs_removed"]))
         if doc.kind != DocumentKind.HTML.value:
             stats.drop(f"routed:{doc.kind}")  # PDFs go to the OCR stage, not here
             continue

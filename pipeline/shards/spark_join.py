@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from pipeline.config import Config
+from pipeline.dedup.find import DOCUMENTS, PARAGRAPHS
+from pipeline.dedup.remove import apply_dedup
 from pipeline.images.attach import DEDUP_COLUMNS, IMAGE_COLUMNS, attach_fetched, clusters_path
 from pipeline.shards.interleaved import WriteTask, write_task_docs
 from schemas import Document, DocumentKind
@@ -22,14 +24,9 @@ from schemas.arrow import IMAGES_SCHEMA, spark_ddl
 IMAGES_SCHEMA_DDL = spark_ddl(IMAGES_SCHEMA)
 
 
-def joined_documents(spark, tasks: list[WriteTask], images_dir: Path):
+def _fetched_images(spark, pages, images_dir: Path):
+    """doc_id → list of the images-table rows its image nodes need."""
     from pyspark.sql import functions as F
-
-    part_task = {Path(p).stem: t.index for t in tasks for p in t.parts}
-    pages = spark.read.parquet(*[p for t in tasks for p in t.parts])
-    pages = pages.withColumn("_part", F.regexp_extract(F.input_file_name(), r"(part-\d+)\.parquet", 1))
-    routes = F.create_map(*[F.lit(x) for k, v in sorted(part_task.items()) for x in (k, v)])
-    pages = pages.withColumn("_task", routes[F.col("_part")])
 
     buckets = sorted(str(p) for p in images_dir.glob("bucket-*.parquet"))
     images = spark.read.schema(IMAGES_SCHEMA_DDL).parquet(*buckets).select(*IMAGE_COLUMNS)
@@ -41,9 +38,34 @@ def joined_documents(spark, tasks: list[WriteTask], images_dir: Path):
     wanted = (pages.select("doc_id", F.explode("nodes").alias("n"))
               .where(F.col("n.type") == "image").select("doc_id", F.col("n.url").alias("url")).distinct())
     columns = [*IMAGE_COLUMNS, "cluster", "repeated"]
-    fetched = (wanted.join(images, "url")
-               .groupBy("doc_id").agg(F.collect_list(F.struct(*columns)).alias("_fetched")))
-    docs = pages.join(fetched, "doc_id", "left")
+    return (wanted.join(images, "url")
+            .groupBy("doc_id").agg(F.collect_list(F.struct(*columns)).alias("_fetched")))
+
+
+def _dedup_marks(spark, dedup: Path):
+    """doc_id → drop reason, and doc_id → node indexes of paragraphs to remove."""
+    from pyspark.sql import functions as F
+
+    documents = (spark.read.parquet(str(dedup / DOCUMENTS)).where(~F.col("kept"))
+                 .select("doc_id", F.col("reason").alias("_dedup_reason")))
+    paragraphs = (spark.read.parquet(str(dedup / PARAGRAPHS)).groupBy("doc_id")
+                  .agg(F.collect_set("node_index").alias("_dedup_paragraphs")))
+    return documents, paragraphs
+
+
+def joined_documents(spark, tasks: list[WriteTask], images_dir: Path | None, dedup: Path | None):
+    from pyspark.sql import functions as F
+
+    part_task = {Path(p).stem: t.index for t in tasks for p in t.parts}
+    pages = spark.read.parquet(*[p for t in tasks for p in t.parts])
+    pages = pages.withColumn("_part", F.regexp_extract(F.input_file_name(), r"(part-\d+)\.parquet", 1))
+    routes = F.create_map(*[F.lit(x) for k, v in sorted(part_task.items()) for x in (k, v)])
+    docs = pages.withColumn("_task", routes[F.col("_part")])
+    if images_dir is not None:
+        docs = docs.join(_fetched_images(spark, pages, images_dir), "doc_id", "left")
+    if dedup is not None:
+        for marks in _dedup_marks(spark, dedup):
+            docs = docs.join(marks, "doc_id", "left")
     return docs.repartition(len(tasks), "_task").sortWithinPartitions("_task", "_part", "warc_offset")
 
 
@@ -55,18 +77,23 @@ def _write_partition(rows: Iterator, tasks: dict[int, WriteTask], config: Config
         yield index, write_task_docs(tasks[index], (_document(r) for r in group), config, out_dir)
 
 
-def _document(row) -> Document:
+def _document(row) -> Document | str:
     values = row.asDict(recursive=True)
     doc = Document.from_row(values)
-    if doc.kind == DocumentKind.HTML.value:
-        attach_fetched(doc, {f["url"]: f for f in values.get("_fetched") or []})
+    if doc.kind != DocumentKind.HTML.value:
+        return doc
+    if "_fetched" in values:
+        attach_fetched(doc, {f["url"]: f for f in values["_fetched"] or []})
+    if "_dedup_reason" in values:
+        return apply_dedup(doc, values["_dedup_reason"], set(values.get("_dedup_paragraphs") or ()))
     return doc
 
 
-def spark_write_interleaved(spark, tasks: list[WriteTask], images_dir: Path, config: Config,
-                            out_dir: str) -> list[dict[str, Any]]:
+def spark_write_interleaved(spark, tasks: list[WriteTask], config: Config, out_dir: str) -> list[dict[str, Any]]:
     by_index = {t.index: t for t in tasks}
-    docs = joined_documents(spark, tasks, images_dir)
+    output = Path(config.run.output)
+    docs = joined_documents(spark, tasks, output / "images" if config.images.enabled else None,
+                            output / "dedup" if config.dedup.enabled else None)
     fn = partial(_write_partition, tasks=by_index, config=config, out_dir=out_dir)
     done = dict(docs.rdd.mapPartitions(fn).collect())
     # A task whose parts hold no documents reaches no partition: it wrote nothing.

@@ -19,7 +19,7 @@ def test_spark_submit_extract_then_write(tmp_path, demo_warc):
     env = {**os.environ, **env_python}
     out = tmp_path / "out"
     for job, args in (("extract_documents.py", ["--input", str(demo_warc)]), ("fetch_images.py", []),
-                      ("write_shards.py", [])):
+                      ("dedup_documents.py", []), ("write_shards.py", [])):
         proc = subprocess.run([spark_submit, "--master", "local[2]", str(REPO / "jobs" / job), *args,
                                "--output", str(out), "--no-progress"],
                               env=env, capture_output=True, text=True, timeout=600)
@@ -30,4 +30,5 @@ def test_spark_submit_extract_then_write(tmp_path, demo_warc):
     # Separate jobs, one account: every stage is in the run manifest.
     assert run_manifest["stages"]["extract"]["in"] == 24
     assert run_manifest["stages"]["fetch_images"]["in"] == 6
+    assert run_manifest["stages"]["dedup"]["in"] == 3
     assert run_manifest["stages"]["write_interleaved"]["in"] == 4

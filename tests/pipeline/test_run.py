@@ -23,6 +23,10 @@ def config_for(inputs, out, *extra):
                               "run.progress=false", *extra])
 
 
+def _no_dedup(inputs, out, *extra):
+    return globals()["config_for"](inputs, out, "dedup.enabled=false", *extra)
+
+
 def shard_files(out: Path) -> dict[str, bytes]:
     """Every file of the shard folder but config.json (which records the output path)."""
     folder = out / "shards" / "interleaved"
@@ -85,6 +89,8 @@ def test_demo_accounting_and_shards(tmp_path, demo_warc):
 
 def test_rerun_skips_force_redoes_and_config_change_is_refused(tmp_path, demo_inputs):
     out = tmp_path / "out"
+    # The three inputs are copies of one WARC: without dedup all nine documents are written.
+    config_for = _no_dedup
     first = run_all(config_for(demo_inputs, out, "shards.max_samples=2"))
     assert not first["extract"].get("skipped")
     before = shard_files(out)

@@ -1,0 +1,1 @@
+"""Document deduplication: URL, exact-text, near-duplicate, paragraph and image-set repeats."""
