@@ -11,8 +11,8 @@
     num_perm=112) query candidates verified the same way with datasketch's own jaccard.
     The pairs found by only one side are checked against the true Jaccard.
 (3) Spark scaling: pipeline.dedup.lsh.near_duplicates on --spark-docs generated documents
-    with master local[1] vs local[2], each in a fresh subprocess (fresh JVM and workers),
-    alternating, best of --repeat. Peak RSS per Python worker = VmHWM of every process below
+    with master local[1] vs local[2], each in a fresh subprocess (fresh JVM and workers)
+    pinned with taskset to 1 or 2 CPUs, alternating, best of --repeat. Peak RSS per Python worker = VmHWM of every process below
     that subprocess whose command line runs pyspark.daemon / pyspark.worker, read from /proc
     when the job is done (forked workers share copy-on-write pages with the daemon, so the
     figures overlap).
@@ -27,6 +27,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -240,8 +241,17 @@ def spark_worker(master: str, docs: int, partitions: int) -> None:
     spark.stop()
 
 
+def _pin(master: str) -> list[str]:
+    """Pin the whole run (JVM, driver, Python workers) to as many CPUs as the master has
+    cores: otherwise local[1] still spreads JVM threads over both CPUs and "1 core" is not."""
+    cores = int(master[master.index("[") + 1:-1])
+    if not shutil.which("taskset") or cores > (os.cpu_count() or 1):
+        return []
+    return ["taskset", "-c", ",".join(str(i) for i in range(cores))]
+
+
 def run_master(master: str, docs: int, partitions: int) -> dict | None:
-    cmd = [sys.executable, __file__, "--spark-worker", master, "--spark-docs", str(docs),
+    cmd = [*_pin(master), sys.executable, __file__, "--spark-worker", master, "--spark-docs", str(docs),
            "--partitions", str(partitions)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
