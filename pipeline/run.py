@@ -26,7 +26,7 @@ EXTRACT_SECTIONS = ("input", "extract")
 IMAGE_SECTIONS = ("input", "extract", "images")
 DEDUP_SECTIONS = ("input", "extract", "images", "dedup")
 SHARD_SECTIONS = ("input", "extract", "images", "dedup", "shards")
-PAGES_MANIFEST = "_manifest.json"  # underscore: Spark and pyarrow skip it when reading pages/
+TABLE_MANIFEST = "_manifest.json"  # of table stages; underscore: Spark and pyarrow skip it
 
 
 def pages_dir(config: Config) -> Path:
@@ -68,7 +68,7 @@ def run_extract(config: Config) -> dict[str, Any]:
     out = pages_dir(config)
     if not prepare_stage(out, config, "_config.json", EXTRACT_SECTIONS):
         log.info("extract: %s is finished, skipping", out)
-        return {**read_json(out / PAGES_MANIFEST), "skipped": True}
+        return {**read_json(out / TABLE_MANIFEST), "skipped": True}
     uris = resolve_inputs(config.input.paths, config.input.base_url)
     if config.input.limit:
         uris = uris[: config.input.limit]
@@ -84,13 +84,13 @@ def run_extract(config: Config) -> dict[str, Any]:
         "file_errors": [{"uri": r["uri"], **r["file"]} for r in results if r["file"]["error"]],
         "stats": stats.to_dict(),
     }
-    atomic_write_json(out / PAGES_MANIFEST, manifest)
+    atomic_write_json(out / TABLE_MANIFEST, manifest)
     mark_finished(out)
     return manifest
 
 
 def _transient_failures(images: Path) -> int:
-    manifest = images / PAGES_MANIFEST
+    manifest = images / TABLE_MANIFEST
     if not manifest.exists():
         return 0
     return read_json(manifest)["stats"]["fetch_images"]["counters"].get("transient_failures", 0)
@@ -107,9 +107,9 @@ def run_fetch_images(config: Config) -> dict[str, Any]:
     out = images_dir(config)
     if is_finished(out) and (config.run.retry_failed or _transient_failures(out)):
         (out / "_SUCCESS").unlink()  # reopen the finished table: failed URLs are tried again
-    if not prepare_stage(out, config, "_config.json", IMAGE_SECTIONS, [pages / PAGES_MANIFEST]):
+    if not prepare_stage(out, config, "_config.json", IMAGE_SECTIONS, [pages / TABLE_MANIFEST]):
         log.info("fetch_images: %s is finished, skipping", out)
-        return {**read_json(out / PAGES_MANIFEST), "skipped": True}
+        return {**read_json(out / TABLE_MANIFEST), "skipped": True}
     fn = partial(fetch_bucket, config=config, out_dir=str(out))
     if config.run.engine == "local":
         results = run_tasks(fn, local_tasks(pages, config.images.urls_per_task), config, "fetch images")
@@ -123,7 +123,7 @@ def run_fetch_images(config: Config) -> dict[str, Any]:
                                                 config.images.max_docs_per_image)))
     manifest = {"stage": "fetch_images", "config_hash": config.hash(IMAGE_SECTIONS),
                 "buckets": [r["bucket"] for r in results], "stats": stats.to_dict()}
-    atomic_write_json(out / PAGES_MANIFEST, manifest)
+    atomic_write_json(out / TABLE_MANIFEST, manifest)
     mark_finished(out)
     return manifest
 
@@ -141,10 +141,10 @@ def run_dedup(config: Config) -> dict[str, Any]:
     if not is_finished(pages):
         raise RuntimeError(f"{pages} is not finished (no _SUCCESS): run the extract job first")
     out = dedup_dir(config)
-    upstream = [pages / PAGES_MANIFEST] + ([images_dir(config) / PAGES_MANIFEST] if config.images.enabled else [])
+    upstream = [pages / TABLE_MANIFEST] + ([images_dir(config) / TABLE_MANIFEST] if config.images.enabled else [])
     if not prepare_stage(out, config, "_config.json", DEDUP_SECTIONS, upstream):
         log.info("dedup: %s is finished, skipping", out)
-        return {**read_json(out / PAGES_MANIFEST), "skipped": True}
+        return {**read_json(out / TABLE_MANIFEST), "skipped": True}
     # A global operation: always Spark (local[*] when the engine is local).
     spark = get_spark(config.spark)
     sets = clusters_path(images_dir(config)).with_name("doc_image_sets.parquet") if config.images.enabled else None
@@ -154,7 +154,7 @@ def run_dedup(config: Config) -> dict[str, Any]:
     paragraphs = spark.read.parquet(str(out / PARAGRAPHS))
     manifest = {"stage": "dedup", "config_hash": config.hash(DEDUP_SECTIONS),
                 "stats": dedup_stats(spark, pages, documents, paragraphs)}
-    atomic_write_json(out / PAGES_MANIFEST, manifest)
+    atomic_write_json(out / TABLE_MANIFEST, manifest)
     mark_finished(out)
     return manifest
 
@@ -170,8 +170,8 @@ def run_write_shards(config: Config) -> dict[str, Any]:
     if config.dedup.enabled and not is_finished(dedup_dir(config)):
         raise RuntimeError(f"{dedup_dir(config)} is not finished: run dedup first (or --set dedup.enabled=false)")
     out = interleaved_dir(config)
-    upstream = [pages / PAGES_MANIFEST] + ([images_dir(config) / PAGES_MANIFEST] if config.images.enabled else []) \
-        + ([dedup_dir(config) / PAGES_MANIFEST] if config.dedup.enabled else [])
+    upstream = [pages / TABLE_MANIFEST] + ([images_dir(config) / TABLE_MANIFEST] if config.images.enabled else []) \
+        + ([dedup_dir(config) / TABLE_MANIFEST] if config.dedup.enabled else [])
     if not prepare_stage(out, config, "config.json", SHARD_SECTIONS, upstream):
         log.info("write_shards: %s is finished, skipping", out)
         return {**read_json(out / "manifest.json"), "skipped": True}

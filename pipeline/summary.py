@@ -13,11 +13,12 @@ from pipeline.outputs import atomic_write_json, read_json
 from pipeline.stats import RunStats
 
 RUN_MANIFEST = "run_manifest.json"
+STAGES = ("extract", "images", "dedup", "shards")  # result keys, in pipeline order
 
 
 def run_stats(result: dict[str, Any]) -> RunStats:
     stats = RunStats()
-    for stage in ("extract", "images", "dedup", "shards"):
+    for stage in STAGES:
         if stage in result:
             stats.merge(RunStats.from_dict(result[stage]["stats"]))
     return stats
@@ -29,12 +30,12 @@ def write_run_manifest(config: Config) -> Path:
     Read from disk, not from this process's results, so separate spark-submit jobs still
     leave one complete account of the run.
     """
-    from pipeline.run import PAGES_MANIFEST, dedup_dir, images_dir, interleaved_dir, pages_dir
+    from pipeline.run import TABLE_MANIFEST, dedup_dir, images_dir, interleaved_dir, pages_dir
 
     found: dict[str, Any] = {}
-    for stage, path in (("extract", pages_dir(config) / PAGES_MANIFEST),
-                        ("images", images_dir(config) / PAGES_MANIFEST),
-                        ("dedup", dedup_dir(config) / PAGES_MANIFEST),
+    for stage, path in (("extract", pages_dir(config) / TABLE_MANIFEST),
+                        ("images", images_dir(config) / TABLE_MANIFEST),
+                        ("dedup", dedup_dir(config) / TABLE_MANIFEST),
                         ("shards", interleaved_dir(config) / "manifest.json")):
         if path.exists():
             found[stage] = read_json(path)
@@ -92,6 +93,6 @@ def print_summary(result: dict[str, Any], console: Console | None = None) -> Non
         console.print(f"images: {fetched.n_in} distinct URLs, {fetched.n_out} ok "
                       f"({c.get('source:warc', 0)} taken from the WARCs, {c.get('source:download', 0)} fetched over HTTP, "
                       f"{c.get('resumed', 0)} kept from an earlier run)")
-    for stage in ("extract", "images", "dedup", "shards"):
+    for stage in STAGES:
         if result.get(stage, {}).get("skipped"):
             console.print(f"[dim]{stage}: already finished, skipped (use --force to redo)[/]")

@@ -228,9 +228,9 @@ def compact_bucket(task: ImageTask, out: Path, counters: Counter) -> dict[str, A
             stats.drop(row["reason"] or "unknown")
             if row["transient"]:
                 stats.count("transient_failures")  # a rerun will try these again
-    stats.drop("not_fetched", len(wanted) - len(ordered))  # only if a URL produced no row
-    if not stats.dropped["not_fetched"]:
-        del stats.dropped["not_fetched"]
+    missing = len(wanted) - len(ordered)  # a URL that produced no row at all
+    if missing:
+        stats.drop("not_fetched", missing)
     stats.counters.update(counters)
     stats.check()
     return {"bucket": task.name, "stats": {STAGE: stats.to_dict()}}
