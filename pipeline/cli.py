@@ -6,7 +6,9 @@
     interleaf dedup --output DIR                       only dedup/ (find step) from pages/ (+ images/)
     interleaf dedup-report --output DIR [--limit N]    removed documents beside their kept twin
     interleaf write-shards --output DIR                only shards/ from finished pages/ (+ images/)
-    interleaf extract-html PATH [--url URL]            one HTML file → Document JSON
+    interleaf extract-html PATH [--url URL]            one HTML file → Document JSON, signals, verdict
+    interleaf exclusions --output DIR [--reason R]     dropped documents and why, counts by reason
+    interleaf train-quality --good F --bad F -o MODEL  a fastText quality classifier (filters.classifiers)
     interleaf show-config [--config F] [--set a.b=c]   the resolved config as YAML
     interleaf demo [--output DIR]                      build a sample WARC and run on it
 
@@ -105,6 +107,7 @@ def cmd_job(job: str) -> Callable[[argparse.Namespace], int]:
 
 
 def cmd_extract_html(args: argparse.Namespace) -> int:
+    from filters.chain import FilterChain
     from pipeline.extract.charset import decode_html
     from pipeline.extract.html import extract_document
     from pipeline.langid import detect_language
@@ -119,7 +122,52 @@ def cmd_extract_html(args: argparse.Namespace) -> int:
                    title=extracted.title, date=extracted.date, charset=charset, content_type="text/html")
     doc.renumber()
     doc.language, doc.language_score = detect_language(doc.text)
-    print(json.dumps(interleaved_json(doc, {}), ensure_ascii=False, indent=2))
+    config = load_config(args.config, args.overrides)
+    chain = FilterChain(config.filters)
+    chain.setup()
+    chain.tag(doc)
+    sample = interleaved_json(doc, {})  # as tagged, before selection removes paragraphs
+    selection = chain.select(doc, config.select)
+    sample["selection"] = {
+        "kept": selection.kept,
+        "verdict": None if selection.kept else {**vars(selection.verdict), "reason": selection.verdict.reason},
+        "removed_paragraphs": {str(i): v.reason for i, v in sorted(selection.removed.items())},
+    }
+    print(json.dumps(sample, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_exclusions(args: argparse.Namespace) -> int:
+    import pyarrow.dataset as ds
+
+    files = sorted(Path(args.output).glob("pages/excluded/*.parquet")) + \
+        sorted(Path(args.output).glob("shards/*/excluded/*.parquet"))
+    if not files:
+        print(f"no exclusions under {args.output}")
+        return 0
+    rows = ds.dataset([str(f) for f in files], format="parquet").to_table().to_pylist()
+    if args.reason:
+        rows = [r for r in rows if r["reason"] == args.reason or r["reason"].startswith(args.reason + ":")]
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["reason"]] = counts.get(r["reason"], 0) + 1
+    for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"{n:8d}  {reason}")
+    for r in rows[: args.limit or None]:
+        detail = f"{r['signal']}={r['value']} (threshold {r['threshold']})" if r["signal"] else ""
+        print(f"{r['stage']:8s} {r['reason']:40s} {r['language'] or '-':3s} {r['url']}  {detail}")
+    return 0
+
+
+def cmd_train_quality(args: argparse.Namespace) -> int:
+    from filters.quality_model import train_quality_model
+
+    metrics = train_quality_model(args.good, args.bad, args.output, epoch=args.epoch, lr=args.lr,
+                                  word_ngrams=args.word_ngrams, dim=args.dim, seed=args.seed,
+                                  threads=args.threads, bucket=args.bucket, max_chars=args.max_chars,
+                                  validation_fraction=args.validation_fraction, examples=args.examples)
+    print(json.dumps(metrics, indent=2, sort_keys=True))
+    print(f"use it with: --set filters.classifiers.quality={args.output} --set select.classifier_min.quality=0.5")
     return 0
 
 
@@ -137,7 +185,7 @@ def cmd_show_config(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.overrides)
     print(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True), end="")
-    print(f"# config hash (input, extract, shards): {config.hash()}")
+    print(f"# config hash (data sections): {config.hash()}")
     return 0
 
 
@@ -170,7 +218,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     p.add_argument("--url", help="the page's URL (resolves relative image URLs)")
     p.add_argument("--charset", help="charset from the HTTP header, if known")
+    p.add_argument("--config", "-c", help="YAML config file (filters / select sections)")
+    p.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
     p.set_defaults(func=cmd_extract_html)
+    p = sub.add_parser("exclusions", help="documents dropped by filters and dedup, with why")
+    p.add_argument("--output", "-o", required=True)
+    p.add_argument("--reason", help="only this reason, or a family such as 'quality'")
+    p.add_argument("--limit", type=int, default=50, help="rows to print (0: all)")
+    p.set_defaults(func=cmd_exclusions)
+    p = sub.add_parser("train-quality", help="train a fastText quality classifier from good / bad text files")
+    p.add_argument("--good", required=True, help="text file of good examples (e.g. reference prose)")
+    p.add_argument("--bad", required=True, help="text file of bad examples (e.g. random crawl text)")
+    p.add_argument("--output", "-o", required=True, help="model file to write")
+    p.add_argument("--epoch", type=int, default=10)
+    p.add_argument("--lr", type=float, default=0.5)
+    p.add_argument("--word-ngrams", type=int, default=2)
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="1 keeps training deterministic")
+    p.add_argument("--bucket", type=int, default=200_000, help="hash buckets for word n-grams (model size)")
+    p.add_argument("--max-chars", type=int, default=10_000, help="characters of each example used")
+    p.add_argument("--validation-fraction", type=float, default=0.1, help="held out for the metrics")
+    p.add_argument("--examples", choices=["line", "block"], default="line",
+                   help="one example per line, or per blank-line-separated block")
+    p.set_defaults(func=cmd_train_quality)
     p = sub.add_parser("dedup-report", help="list removed documents with their kept twin")
     p.add_argument("--output", "-o", required=True)
     p.add_argument("--limit", type=int, default=50, help="rows to print (0: all)")

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from filters.settings import FiltersConfig, SelectConfig
+
 
 class ConfigError(ValueError):
     """Misconfiguration: an unknown key, a value of the wrong type. Stops the job."""
@@ -137,12 +139,19 @@ class Config:
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     images: ImagesConfig = field(default_factory=ImagesConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    filters: FiltersConfig = field(default_factory=FiltersConfig)  # what is tagged at extraction
+    select: SelectConfig = field(default_factory=SelectConfig)  # thresholds applied at write time
     shards: ShardsConfig = field(default_factory=ShardsConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     # Sections whose values change the data written; spark / run do not.
-    DATA_SECTIONS: typing.ClassVar[tuple[str, ...]] = ("input", "extract", "images", "dedup", "shards")
+    DATA_SECTIONS: typing.ClassVar[tuple[str, ...]] = ("input", "extract", "filters", "images", "dedup",
+                                                       "select", "shards")
+
+    def extract_sections(self) -> tuple[str, ...]:
+        """What the pages table depends on: thresholds only when a filter drops at extraction."""
+        return ("input", "extract", "filters") + (("select",) if self.filters.drop else ())
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -277,6 +286,21 @@ def validate(config: Config) -> None:
         raise ConfigError(f"images.output_format must be jpeg or webp, not {config.images.output_format!r}")
     if config.shards.max_samples < 1 or config.shards.max_bytes < 1:
         raise ConfigError("shards.max_samples and shards.max_bytes must be positive")
+    from filters.chain import check_names
+
+    try:
+        check_names([*config.filters.enabled, *config.filters.drop])
+    except ValueError as e:
+        raise ConfigError(f"filters: {e}") from None
+    if not_enabled := sorted(set(config.filters.drop) - set(config.filters.enabled)):
+        raise ConfigError(f"filters.drop names filters that are not enabled: {not_enabled}")
+    if config.select.foreign_paragraphs not in ("keep", "drop"):
+        raise ConfigError(f"select.foreign_paragraphs must be keep or drop, not {config.select.foreign_paragraphs!r}")
+    for name in ("en", "zh"):
+        rules = getattr(config.select, name)
+        if len(rules.max_top_ngram_chars) != 3 or len(rules.max_dup_ngram_chars) != 6:
+            raise ConfigError(f"select.{name}: max_top_ngram_chars needs 3 values (n=2..4), "
+                              "max_dup_ngram_chars 6 (n=5..10)")
 
 
 def config_from_json(text: str) -> Config:

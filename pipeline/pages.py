@@ -22,6 +22,8 @@ import pyarrow.parquet as pq
 from pipeline.config import Config, ExtractConfig
 from pipeline.documents import build_document, sniff_mime
 from pipeline.outputs import atomic_write_json, read_json
+from pipeline.exclusions import write_exclusions
+from pipeline.filtering import FilterStage
 from pipeline.langid import LanguageId
 from pipeline.stage import Stage, chain
 from pipeline.stats import RunStats, StageStats
@@ -131,11 +133,15 @@ def extract_records(records: Iterator[WarcRecord], config: ExtractConfig, stats:
         yield result
 
 
-def document_stages(config: ExtractConfig) -> list[Stage]:
-    """The Stages the extract task runs on every Document it builds, in order."""
+def document_stages(config: Config) -> list[Stage]:
+    """The Stages the extract task runs on every Document it builds, in order: language id
+    on the whole text, then the text filters (tag; drop only those in ``filters.drop``)."""
     stages: list[Stage] = []
-    if config.langid:
-        stages.append(LanguageId(config.langid_model, config.langid_max_chars))
+    ex = config.extract
+    if ex.langid:
+        stages.append(LanguageId(ex.langid_model, ex.langid_max_chars))
+    if config.filters.enabled:
+        stages.append(FilterStage(config.filters, config.select))
     return stages
 
 
@@ -198,12 +204,15 @@ def extract_warc(task: WarcTask, config: Config, out_dir: str) -> dict[str, Any]
         records = read_records(path, reader=reader, report=report, max_block_bytes=ex.max_record_bytes)
         # Records keep the URI the user gave, not the spool path.
         records = (_with_uri(r, task.uri) for r in records)
-        stages = document_stages(ex)
+        stages = document_stages(config)
         for stage in stages:
             stage.setup()
             stack.callback(stage.teardown)
         docs = chain(stages, extract_records(records, ex, stats, images))
         rows = _write_parquet(docs, out / f"{task.part}.parquet")
+        excluded = [row for s in stages if isinstance(s, FilterStage) for row in s.exclusions]
+        if excluded:
+            write_exclusions(out / "excluded" / f"{task.part}.parquet", excluded)
     stats.count("files")
     if report.truncated:
         stats.count("files_truncated")

@@ -22,10 +22,10 @@ from pipeline.warc.sources import resolve_inputs
 
 log = logging.getLogger(__name__)
 
-EXTRACT_SECTIONS = ("input", "extract")
+# What each stage's output depends on (the pages table: ``Config.extract_sections``).
 IMAGE_SECTIONS = ("input", "extract", "images")
 DEDUP_SECTIONS = ("input", "extract", "images", "dedup")
-SHARD_SECTIONS = ("input", "extract", "images", "dedup", "shards")
+SHARD_SECTIONS = ("input", "extract", "filters", "images", "dedup", "select", "shards")
 TABLE_MANIFEST = "_manifest.json"  # of table stages; underscore: Spark and pyarrow skip it
 
 
@@ -66,7 +66,7 @@ def _pin_inputs(out: Path, uris: list[str]) -> None:
 def run_extract(config: Config) -> dict[str, Any]:
     """WARC files → ``pages/`` parquet (one part per WARC) + ``_manifest.json``."""
     out = pages_dir(config)
-    if not prepare_stage(out, config, "_config.json", EXTRACT_SECTIONS):
+    if not prepare_stage(out, config, "_config.json", config.extract_sections()):
         log.info("extract: %s is finished, skipping", out)
         return {**read_json(out / TABLE_MANIFEST), "skipped": True}
     uris = resolve_inputs(config.input.paths, config.input.base_url)
@@ -78,7 +78,7 @@ def run_extract(config: Config) -> dict[str, Any]:
     stats = _merge(results)
     manifest = {
         "stage": "extract",
-        "config_hash": config.hash(EXTRACT_SECTIONS),
+        "config_hash": config.hash(config.extract_sections()),
         "inputs": uris,
         "parts": [{"part": r["part"], "uri": r["uri"], "rows": r["rows"], "file": r["file"]} for r in results],
         "file_errors": [{"uri": r["uri"], **r["file"]} for r in results if r["file"]["error"]],

@@ -24,6 +24,8 @@ NODE_TYPE = pa.struct(
         pa.field("image_source", pa.string()),
         pa.field("status", pa.string()),
         pa.field("reason", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("signals", pa.map_(pa.string(), pa.float64())),
     ]
 )
 assert tuple(f.name for f in NODE_TYPE) == NODE_FIELDS
@@ -67,6 +69,25 @@ INTERLEAVED_SIDECAR_SCHEMA = pa.schema(
         pa.field("json_sha256", pa.string()),
     ],
     metadata={"interleaf.schema_version": SCHEMA_VERSION, "interleaf.table": "interleaved_sidecar"},
+)
+
+
+# Documents dropped by a filter or by dedup, with the rule that decided (pipeline/exclusions.py).
+EXCLUSIONS_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("warc_file", pa.string()),
+        pa.field("warc_offset", pa.int64()),
+        pa.field("language", pa.string()),
+        pa.field("stage", pa.string()),  # "extract" (drop mode) or "write" (selection)
+        pa.field("reason", pa.string(), nullable=False),  # as counted in the manifest
+        pa.field("filter", pa.string()),  # registry name, or "dedup"
+        pa.field("signal", pa.string()),
+        pa.field("value", pa.float64()),
+        pa.field("threshold", pa.string()),
+    ],
+    metadata={"interleaf.schema_version": SCHEMA_VERSION, "interleaf.table": "exclusions"},
 )
 
 

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any, Union
 
 # Bump the minor part for additive changes, the major part when a reader must change.
-SCHEMA_VERSION = "1.1"  # 1.1: image nodes carry status / reason from the images stage
+SCHEMA_VERSION = "1.2"  # 1.1: image nodes carry status / reason; 1.2: text nodes carry language / signals
 
 
 class BlockKind(str, Enum):
@@ -39,6 +39,10 @@ class TextNode:
 
     text: str
     kind: str = BlockKind.PARAGRAPH.value
+    # Written by the text filters (filters/): the paragraph's own language and its
+    # paragraph-level signals, so thresholds can be applied later without re-tagging.
+    language: str | None = None
+    signals: dict[str, float] = field(default_factory=dict)
     type: str = field(default="text", init=False)
 
 
@@ -85,6 +89,8 @@ NODE_FIELDS: tuple[str, ...] = (
     "image_source",
     "status",
     "reason",
+    "language",
+    "signals",
 )
 
 
@@ -144,9 +150,7 @@ class Document:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Document":
         values = {f.name: row.get(f.name) for f in fields(cls) if f.name != "nodes"}
-        signals = values.get("signals") or {}
-        # Arrow maps come back as lists of (key, value) pairs.
-        values["signals"] = dict(signals.items() if isinstance(signals, dict) else signals)
+        values["signals"] = _signals(values.get("signals"))
         values["nodes"] = [node_from_row(n) for n in row.get("nodes") or []]
         if values.get("source") is not None:
             values["source"] = bytes(values["source"])
@@ -156,12 +160,22 @@ class Document:
 def node_to_row(node: Node) -> dict[str, Any]:
     row = dict.fromkeys(NODE_FIELDS)
     row.update({f.name: getattr(node, f.name) for f in fields(node)})
+    if isinstance(node, TextNode):
+        row["signals"] = dict(sorted(node.signals.items())) if node.signals else None
     return row
+
+
+def _signals(value: Any) -> dict[str, float]:
+    # Arrow maps come back as lists of (key, value) pairs, Spark rows as dicts.
+    if not value:
+        return {}
+    return dict(value.items() if isinstance(value, dict) else value)
 
 
 def node_from_row(row: dict[str, Any]) -> Node:
     if row["type"] == "text":
-        return TextNode(text=row["text"], kind=row["kind"])
+        return TextNode(text=row["text"], kind=row["kind"], language=row.get("language"),
+                        signals=_signals(row.get("signals")))
     if row["type"] == "image":
         image = row.get("image")
         return ImageNode(

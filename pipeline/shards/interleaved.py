@@ -19,7 +19,10 @@ import pyarrow.parquet as pq
 
 from pipeline.config import Config
 from pipeline.outputs import atomic_write_json, fingerprint, read_json
+from filters.chain import FilterChain
+from filters.interleaved import InterleavedFilter
 from pipeline.dedup.remove import DedupTables
+from pipeline.exclusions import Dropped, exclusion_row, write_exclusions
 from pipeline.images.attach import attach_fetched, load_image_table
 from pipeline.pages import read_pages
 from pipeline.shards.images import to_jpeg
@@ -31,6 +34,7 @@ from schemas.samples import image_file_name, interleaved_json_bytes
 
 STAGE = "write_interleaved"
 LAYOUT = "interleaved"
+EXCLUDED = "excluded.parquet"  # a task's exclusions; finalize moves them to excluded/<task>.parquet
 
 
 @dataclass(frozen=True)
@@ -123,14 +127,15 @@ def write_interleaved_task(task: WriteTask, config: Config, out_dir: str) -> dic
     lookup = _image_table(config)
     dedup = _dedup_tables(config)
 
-    def docs() -> Iterator[Document | str]:
+    def docs() -> Iterator[Document | Dropped]:
         for part in task.parts:
             for doc in read_pages(part):
                 if doc.kind == DocumentKind.HTML.value:
                     if lookup is not None:
                         attach_fetched(doc, lookup)
                     if dedup is not None:
-                        yield dedup.apply(doc)
+                        result = dedup.apply(doc)
+                        yield result if isinstance(result, Document) else Dropped(doc, result)
                         continue
                 yield doc
 
@@ -165,10 +170,30 @@ def _image_table(config: Config) -> dict[str, dict[str, Any]] | None:
     return _TABLES[key]
 
 
-def write_task_docs(task: WriteTask, docs: Iterable[Document | str], config: Config, out_dir: str) -> dict[str, Any]:
+class Selector:
+    """Applies the ``select`` thresholds to tagged documents (in place: rejected paragraphs
+    go), then the interleaved-set rules on their images."""
+
+    def __init__(self, config: Config, stats: StageStats) -> None:
+        self.chain, self.images = FilterChain(config.filters), InterleavedFilter(config.filters)
+        self.select, self.stats = config.select, stats
+
+    def __call__(self, doc: Document) -> Dropped | None:
+        if not self.select.enabled:
+            return None
+        selection = self.chain.select(doc, self.select)
+        for verdict in selection.removed.values():
+            self.stats.count(f"paragraphs_removed:{verdict.reason}")
+        verdict = selection.verdict or self.images.select(doc, self.select)
+        return Dropped(doc, verdict.reason, verdict) if verdict is not None else None
+
+
+def write_task_docs(task: WriteTask, docs: Iterable[Document | Dropped], config: Config, out_dir: str
+                    ) -> dict[str, Any]:
     """Write one task's documents into ``_tmp/<task>/``; returns shard infos and stats.
 
-    A string in ``docs`` is a document removed upstream (dedup), given by its reason.
+    A ``Dropped`` in ``docs`` is a document removed upstream (dedup), with its reason. Each
+    document is selected from its signals; every drop becomes a row of the exclusions table.
     """
     tmp = Path(out_dir) / "_tmp" / task.name
     done = tmp / "_DONE.json"
@@ -178,15 +203,20 @@ def write_task_docs(task: WriteTask, docs: Iterable[Document | str], config: Con
     stats = StageStats(STAGE)
     writer = ShardWriter(tmp, "", config.shards.max_samples, config.shards.max_bytes)
     sidecars: dict[str, list[dict[str, Any]]] = {}
+    excluded: list[dict[str, Any]] = []
+    select = Selector(config, stats)
     for doc in docs:
         stats.n_in += 1
-        if isinstance(doc, str):
-            stats.drop(doc)
-            continue
-        if doc.signals.get("paragraphs_removed"):
-            stats.count("paragraphs_removed", int(doc.signals["paragraphs_removed"]))
-        if doc.kind != DocumentKind.HTML.value:
+        if isinstance(doc, Document) and doc.kind != DocumentKind.HTML.value:
             stats.drop(f"routed:{doc.kind}")  # PDFs go to the OCR stage, not here
+            continue
+        if isinstance(doc, Document):
+            if doc.signals.get("paragraphs_removed"):
+                stats.count("paragraphs_removed", int(doc.signals["paragraphs_removed"]))
+            doc = select(doc) or doc
+        if isinstance(doc, Dropped):
+            stats.drop(doc.reason)
+            excluded.append(exclusion_row(doc, "write"))
             continue
         files = sample_files(doc, config, stats)
         shard = writer.write(doc.doc_id, files)
@@ -197,8 +227,10 @@ def write_task_docs(task: WriteTask, docs: Iterable[Document | str], config: Con
         sidecar = tmp / info.name.replace(".tar", ".parquet")
         shards.append({"tmp": info.name, "samples": info.samples, "bytes": info.bytes,
                        "sha256": info.sha256, "sidecar_sha256": _write_sidecar(sidecar, sidecars[info.name])})
+    if excluded:
+        write_exclusions(tmp / EXCLUDED, excluded)
     stats.check()
-    result = {"task": task.name, "shards": shards, "stats": {STAGE: stats.to_dict()}}
+    result = {"task": task.name, "shards": shards, "excluded": len(excluded), "stats": {STAGE: stats.to_dict()}}
     atomic_write_json(done, result)
     return result
 
@@ -221,6 +253,14 @@ def finalize_interleaved(out_dir: str | Path, results: list[dict[str, Any]], con
                            "samples": shard["samples"], "bytes": shard["bytes"],
                            "sha256": shard["sha256"], "sidecar_sha256": shard["sidecar_sha256"]})
             n += 1
+    excluded_files = []
+    for result in results:
+        src, dst = out / "_tmp" / result["task"] / EXCLUDED, out / "excluded" / f"{result['task']}.parquet"
+        if src.exists():
+            dst.parent.mkdir(exist_ok=True)
+            src.replace(dst)
+        if dst.exists():
+            excluded_files.append(str(dst.relative_to(out)))
     manifest = {
         "layout": LAYOUT,
         "schema_version": SCHEMA_VERSION,
@@ -230,6 +270,7 @@ def finalize_interleaved(out_dir: str | Path, results: list[dict[str, Any]], con
         "num_samples": sum(s["samples"] for s in shards),
         "num_bytes": sum(s["bytes"] for s in shards),
         "url_pattern": f"shard-{{000000..{max(n - 1, 0):06d}}}.tar",
+        "exclusions": {"files": excluded_files, "rows": sum(r.get("excluded", 0) for r in results)},
         "stats": run_stats,
     }
     atomic_write_json(out / "manifest.json", manifest)

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 from pipeline.config import Config
 from pipeline.dedup.find import DOCUMENTS, PARAGRAPHS
 from pipeline.dedup.remove import apply_dedup
+from pipeline.exclusions import Dropped
 from pipeline.images.attach import DEDUP_COLUMNS, IMAGE_COLUMNS, attach_fetched, clusters_path
 from pipeline.shards.interleaved import WriteTask, write_task_docs
 from schemas import Document, DocumentKind
@@ -77,7 +78,7 @@ def _write_partition(rows: Iterator, tasks: dict[int, WriteTask], config: Config
         yield index, write_task_docs(tasks[index], (_document(r) for r in group), config, out_dir)
 
 
-def _document(row) -> Document | str:
+def _document(row) -> Document | Dropped:
     values = row.asDict(recursive=True)
     doc = Document.from_row(values)
     if doc.kind != DocumentKind.HTML.value:
@@ -85,7 +86,8 @@ def _document(row) -> Document | str:
     if "_fetched" in values:
         attach_fetched(doc, {f["url"]: f for f in values["_fetched"] or []})
     if "_dedup_reason" in values:
-        return apply_dedup(doc, values["_dedup_reason"], set(values.get("_dedup_paragraphs") or ()))
+        result = apply_dedup(doc, values["_dedup_reason"], set(values.get("_dedup_paragraphs") or ()))
+        return result if isinstance(result, Document) else Dropped(doc, result)
     return doc
 
 

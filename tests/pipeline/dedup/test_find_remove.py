@@ -68,7 +68,8 @@ def planted(tmp_path):
 def test_planted_duplicates_removed_with_reasons(tmp_path, planted, capsys):
     out = tmp_path / "out"
     config = load_config(None, [f"input.paths=[{planted}]", f"run.output={out}", "run.engine=local",
-                                "run.progress=false", "images.enabled=false", "dedup.paragraph_max_docs=20"])
+                                "run.progress=false", "images.enabled=false", "dedup.paragraph_max_docs=20",
+                                "select.enabled=false"])  # about dedup: the text filters select nothing
     result = run_all(config)
     stats = result["dedup"]["stats"]["dedup"]
     assert stats["in"] == 30

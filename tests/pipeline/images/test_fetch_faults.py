@@ -58,7 +58,7 @@ def test_every_fault_has_its_reason_and_the_job_finishes(tmp_path, fault_server)
         "run.progress=false", "images.allow_networks=[127.0.0.1/32]",
         f"images.host_map={{{HOST}: '127.0.0.1:{fault_server.port}'}}", "images.connect_timeout=1",
         "images.total_timeout=1", "images.retries=1", "images.backoff=0.01", "images.max_bytes=1000000",
-        "images.min_bytes=0"])
+        "images.min_bytes=0", "select.enabled=false"])  # about fetch faults, not text filters
     result = run_all(config)
     rows = {r["url"]: r for p in (tmp_path / "out" / "images").glob("bucket-*.parquet")
             for r in pq.read_table(p).to_pylist()}
@@ -83,7 +83,8 @@ def test_rerun_retries_transient_failures_only(tmp_path, fault_server):
     config = load_config(None, [
         f"input.paths=[{tmp_path / 'p.warc.gz'}]", f"run.output={tmp_path / 'out'}", "run.engine=local",
         "run.progress=false", "images.allow_networks=[127.0.0.1/32]", "images.retries=0",
-        f"images.host_map={{{HOST}: '127.0.0.1:{fault_server.port}'}}", "images.min_side=1", "images.min_bytes=0"])
+        f"images.host_map={{{HOST}: '127.0.0.1:{fault_server.port}'}}", "images.min_side=1", "images.min_bytes=0",
+        "select.enabled=false"])
     first_run = run_all(config)
     first = first_run["images"]["stats"]["fetch_images"]
     assert first["dropped"] == {"http_500": 1, "http_404": 1} and first["counters"]["transient_failures"] == 1

@@ -151,7 +151,7 @@ def test_killed_fetch_resumes_with_only_unfinished_urls(shared_data, tmp_path, i
 def test_shards_carry_downloaded_images_and_reasons(shared_data, tmp_path, image_server):
     # Book covers are thumbnails (under the default 150 px): lower the bar to see them through.
     config = base(shared_data, tmp_path / "out", "extract.archived_images=false", "images.min_side=50",
-                  "dedup.enabled=false",  # every page stays: this test is about images
+                  "dedup.enabled=false", "select.enabled=false",  # every page stays: this test is about images
                   *image_server.overrides())
     result = run_all(config)
     folder = tmp_path / "out" / "shards" / "interleaved"

@@ -24,7 +24,7 @@ def test_real_crawls_to_shards(shared_data, tmp_path):
     config = load_config(None, [f"input.paths={inputs}", f"run.output={out}", "run.engine=local",
                                 "run.progress=false", "shards.max_samples=25", "shards.max_bytes=500000",
                                 "images.enabled=false",  # archived bytes straight into shards
-                                "dedup.enabled=false"])  # every page becomes a sample
+                                "dedup.enabled=false", "select.enabled=false"])  # every page becomes a sample
     result = run_all(config)
     assert [e["error"] for e in result["extract"]["file_errors"]] == ["whole_file_gzip"]
 

@@ -1,0 +1,74 @@
+"""C4 rules (Raffel et al. 2020): lorem ipsum and "{" drop a page; paragraphs that mention
+javascript or are cookie / terms / privacy notices are removed; optional minimum number of
+sentences. English and Chinese notice phrases. Added to C4's list: soft 404s, short pages
+saying the page does not exist (crawls are full of them, served with status 200)."""
+
+from __future__ import annotations
+
+from filters.base import DocumentFilter, Verdict, register
+from filters.settings import SelectConfig
+from filters.text import SENTENCE_END, TextView
+from schemas import Document, TextNode
+
+POLICY = (
+    "terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies",
+    "隐私政策", "隐私权政策", "使用条款", "服务条款", "cookie政策", "使用cookie", "隱私政策", "隱私權政策",
+    "使用條款", "服務條款", "使用 cookie",
+)
+
+ERROR_PAGE = (
+    "page not found", "404 not found", "page you requested could not be found", "page cannot be found",
+    "page you are looking for", "页面不存在", "页面已经不存在", "页面已不存在", "页面未找到", "找不到页面",
+    "访问的页面不存在", "頁面不存在", "找不到網頁",
+)
+ERROR_PAGE_MAX_WORDS = 300  # longer documents may mention "page not found" in passing
+
+
+@register
+class C4Filter(DocumentFilter):
+    name = "c4@1"
+
+    def tag(self, doc: Document, view: TextView) -> None:
+        if not view.paragraphs:
+            return
+        js = policy = sentences = 0
+        for p in view.paragraphs:
+            lower = p.text.lower()
+            sentences += len(SENTENCE_END.findall(p.text))
+            if "javascript" in lower:
+                p.node.signals["c4.javascript"] = 1.0
+                js += 1
+            if any(phrase in lower for phrase in POLICY):
+                p.node.signals["c4.policy"] = 1.0
+                policy += 1
+        text = view.text.lower()
+        doc.signals.update({
+            "c4.lorem_ipsum": float("lorem ipsum" in text),
+            "c4.curly_bracket": float("{" in text),
+            "c4.javascript_paragraphs": float(js),
+            "c4.policy_paragraphs": float(policy),
+            "c4.sentences": float(sentences),
+            "c4.error_page": float(view.n_words <= ERROR_PAGE_MAX_WORDS and any(p in text for p in ERROR_PAGE)),
+        })
+
+    def select(self, doc: Document, select: SelectConfig) -> Verdict | None:
+        r = select.rules(doc.language)
+        if r.lorem_ipsum and doc.signals.get("c4.lorem_ipsum"):
+            return Verdict(self.name, "lorem_ipsum", "c4.lorem_ipsum", 1.0, "present")
+        if r.curly_bracket and doc.signals.get("c4.curly_bracket"):
+            return Verdict(self.name, "curly_bracket", "c4.curly_bracket", 1.0, "present")
+        if r.error_pages and doc.signals.get("c4.error_page"):
+            return Verdict(self.name, "error_page", "c4.error_page", 1.0, "present")
+        return self.below(doc, "c4.sentences", r.min_sentences, "min_sentences")
+
+    def paragraphs(self, doc: Document, select: SelectConfig) -> dict[int, Verdict]:
+        r = select.rules(doc.language)
+        out: dict[int, Verdict] = {}
+        for i, node in enumerate(doc.nodes):
+            if not isinstance(node, TextNode):
+                continue
+            if r.javascript_lines and node.signals.get("c4.javascript"):
+                out[i] = Verdict(self.name, "javascript", "c4.javascript", 1.0, "present")
+            elif r.policy_lines and node.signals.get("c4.policy"):
+                out[i] = Verdict(self.name, "policy", "c4.policy", 1.0, "present")
+        return out

@@ -1,0 +1,101 @@
+"""Gopher quality and repetition rules (Rae et al. 2021, as in MassiveText).
+
+Quality: mean word length (Latin text only), "#"/ellipsis symbols per word, lines that are
+bullets or end in an ellipsis, words with a letter, a minimum of stop words. Repetition:
+duplicated lines and paragraphs (share of items and of characters), the most frequent 2-, 3-
+and 4-gram's share of characters, and the share of characters inside duplicated 5- to
+10-grams. n-grams are over tokens, so Chinese repetition is measured on character n-grams.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from filters.base import DocumentFilter, Verdict, register
+from filters.ngrams import dup_ngram_char_fraction, token_ids, top_ngram_char_fraction
+from filters.quality import STOPWORD_LANGUAGES, stopword_counts
+from filters.settings import SelectConfig
+from filters.text import BULLETS, TextView
+from schemas import Document
+
+GOPHER_STOP_WORDS = frozenset(["the", "be", "to", "of", "and", "that", "have", "with"])
+TOP_NGRAMS = (2, 3, 4)
+DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
+
+
+def duplicates(items: list[str]) -> tuple[int, int]:
+    """(items seen before, their characters): Gopher's duplicate line / paragraph counts."""
+    seen: set[str] = set()
+    n = chars = 0
+    for item in items:
+        if item in seen:
+            n += 1
+            chars += len(item)
+        else:
+            seen.add(item)
+    return n, chars
+
+
+def _ratio(num: float, den: float) -> float:
+    return round(num / den, 4) if den else 0.0
+
+
+@register
+class GopherFilter(DocumentFilter):
+    name = "gopher@1"
+
+    def tag(self, doc: Document, view: TextView) -> None:
+        tokens = view.tokens
+        if not tokens:
+            return
+        text, lines = view.text, view.lines
+        latin = [t for t in tokens if not ("\u3040" <= t[0] <= "\U0002fa1f")]
+        signals = {
+            "gopher.symbol_ratio": _ratio(text.count("#") + text.count("...") + text.count("…"), len(tokens)),
+            "gopher.bullet_lines": _ratio(sum(1 for x in lines if x.startswith(BULLETS)), len(lines)),
+            "gopher.ellipsis_lines": _ratio(sum(1 for x in lines if x.endswith(("...", "…"))), len(lines)),
+            "gopher.alpha_words": _ratio(sum(1 for t in tokens if not t.isdigit()), len(tokens)),
+        }
+        if len(latin) * 2 >= len(tokens):  # word length means nothing for characters
+            signals["gopher.mean_word_length"] = _ratio(sum(map(len, latin)), len(latin))
+        if view.cjk_fraction > 0.5:
+            signals["gopher.stop_words"] = float(sum(stopword_counts(view, self.settings.wordlists)))
+        else:
+            signals["gopher.stop_words"] = float(sum(1 for t in tokens if t in GOPHER_STOP_WORDS))
+        chars = sum(len(x) for x in lines)
+        n, c = duplicates(lines)
+        signals["gopher.dup_line_fraction"] = _ratio(n, len(lines))
+        signals["gopher.dup_line_chars"] = _ratio(c, chars)
+        paragraphs = [p.text for p in view.paragraphs]
+        n, c = duplicates(paragraphs)
+        signals["gopher.dup_paragraph_fraction"] = _ratio(n, len(paragraphs))
+        signals["gopher.dup_paragraph_chars"] = _ratio(c, sum(map(len, paragraphs)))
+        ids = token_ids(tokens)
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        for k in TOP_NGRAMS:
+            signals[f"gopher.top_{k}gram_chars"] = round(top_ngram_char_fraction(ids, lengths, k), 4)
+        for k in DUP_NGRAMS:
+            signals[f"gopher.dup_{k}gram_chars"] = round(dup_ngram_char_fraction(ids, lengths, k), 4)
+        doc.signals.update(signals)
+
+    def select(self, doc: Document, select: SelectConfig) -> Verdict | None:
+        r = select.rules(doc.language)
+        checks = [
+            self.below(doc, "gopher.mean_word_length", r.min_mean_word_length, "min_mean_word_length"),
+            self.above(doc, "gopher.mean_word_length", r.max_mean_word_length, "max_mean_word_length"),
+            self.above(doc, "gopher.symbol_ratio", r.max_symbol_ratio, "max_symbol_ratio"),
+            self.above(doc, "gopher.bullet_lines", r.max_bullet_lines, "max_bullet_lines"),
+            self.above(doc, "gopher.ellipsis_lines", r.max_ellipsis_lines, "max_ellipsis_lines"),
+            self.below(doc, "gopher.alpha_words", r.min_alpha_words, "min_alpha_words"),
+            self.below(doc, "gopher.stop_words", r.min_stop_words, "min_stop_words")
+            if doc.language in STOPWORD_LANGUAGES else None,
+            self.above(doc, "gopher.dup_line_fraction", r.max_dup_line_fraction, "max_dup_line_fraction"),
+            self.above(doc, "gopher.dup_line_chars", r.max_dup_line_chars, "max_dup_line_chars"),
+            self.above(doc, "gopher.dup_paragraph_fraction", r.max_dup_paragraph_fraction, "max_dup_paragraph_fraction"),
+            self.above(doc, "gopher.dup_paragraph_chars", r.max_dup_paragraph_chars, "max_dup_paragraph_chars"),
+            *(self.above(doc, f"gopher.top_{k}gram_chars", t, f"max_top_{k}gram_chars")
+              for k, t in zip(TOP_NGRAMS, r.max_top_ngram_chars)),
+            *(self.above(doc, f"gopher.dup_{k}gram_chars", t, f"max_dup_{k}gram_chars")
+              for k, t in zip(DUP_NGRAMS, r.max_dup_ngram_chars)),
+        ]
+        return next((c for c in checks if c is not None), None)
