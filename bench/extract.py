@@ -96,7 +96,7 @@ def read_warc(path: Path) -> list[Page]:
 
 def time_warc_to_documents(path: Path) -> tuple[float, int]:
     """The extract stage's path over the whole WARC, reading included; returns (docs/s, docs)."""
-    from pipeline.config import ExtractConfig
+    from pipeline.config import Config
     from pipeline.pages import document_stages, extract_records
     from pipeline.stage import chain
     from pipeline.stats import StageStats
@@ -106,10 +106,12 @@ def time_warc_to_documents(path: Path) -> tuple[float, int]:
 
     detect_language("load the model once, as a worker does, before timing")
     stats = StageStats("extract")
-    config = ExtractConfig(archived_images=False)
+    config = Config()
+    config.extract.archived_images = False
+    config.filters.enabled = []  # the text filters have their own benchmark (bench/filters.py)
     stages = document_stages(config)  # language id on the whole text, as the job runs it
     start = time.perf_counter()
-    docs = sum(1 for _ in chain(stages, extract_records(read_records(str(path)), config, stats, None)))
+    docs = sum(1 for _ in chain(stages, extract_records(read_records(str(path)), config.extract, stats, None)))
     elapsed = time.perf_counter() - start
     rate = stats.n_in / elapsed
     print(f"  {'ours WARC→doc':<12} {rate:8.1f} records/s ({elapsed:.2f} s for {stats.n_in} records, "

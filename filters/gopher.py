@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from filters.base import DocumentFilter, Verdict, register
-from filters.ngrams import dup_ngram_char_fraction, token_ids, top_ngram_char_fraction
+from filters.ngrams import gopher_ngram_fractions, token_ids
 from filters.quality import STOPWORD_LANGUAGES, stopword_counts
 from filters.settings import SelectConfig
 from filters.text import BULLETS, TextView
@@ -49,15 +49,16 @@ class GopherFilter(DocumentFilter):
         if not tokens:
             return
         text, lines = view.text, view.lines
-        latin = [t for t in tokens if not ("\u3040" <= t[0] <= "\U0002fa1f")]
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        n_latin = len(tokens) - view.n_cjk  # a CJK token is one character
         signals = {
             "gopher.symbol_ratio": _ratio(text.count("#") + text.count("...") + text.count("…"), len(tokens)),
             "gopher.bullet_lines": _ratio(sum(1 for x in lines if x.startswith(BULLETS)), len(lines)),
             "gopher.ellipsis_lines": _ratio(sum(1 for x in lines if x.endswith(("...", "…"))), len(lines)),
-            "gopher.alpha_words": _ratio(sum(1 for t in tokens if not t.isdigit()), len(tokens)),
+            "gopher.alpha_words": _ratio(len(tokens) - sum(map(str.isdigit, tokens)), len(tokens)),
         }
-        if len(latin) * 2 >= len(tokens):  # word length means nothing for characters
-            signals["gopher.mean_word_length"] = _ratio(sum(map(len, latin)), len(latin))
+        if n_latin * 2 >= len(tokens):  # word length means nothing for characters
+            signals["gopher.mean_word_length"] = _ratio(int(lengths.sum()) - view.n_cjk, n_latin)
         if view.cjk_fraction > 0.5:
             signals["gopher.stop_words"] = float(sum(stopword_counts(view, self.settings.wordlists)))
         else:
@@ -70,12 +71,11 @@ class GopherFilter(DocumentFilter):
         n, c = duplicates(paragraphs)
         signals["gopher.dup_paragraph_fraction"] = _ratio(n, len(paragraphs))
         signals["gopher.dup_paragraph_chars"] = _ratio(c, sum(map(len, paragraphs)))
-        ids = token_ids(tokens)
-        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        fractions = gopher_ngram_fractions(token_ids(tokens), lengths, TOP_NGRAMS, DUP_NGRAMS)
         for k in TOP_NGRAMS:
-            signals[f"gopher.top_{k}gram_chars"] = round(top_ngram_char_fraction(ids, lengths, k), 4)
+            signals[f"gopher.top_{k}gram_chars"] = round(fractions[f"top_{k}"], 4)
         for k in DUP_NGRAMS:
-            signals[f"gopher.dup_{k}gram_chars"] = round(dup_ngram_char_fraction(ids, lengths, k), 4)
+            signals[f"gopher.dup_{k}gram_chars"] = round(fractions[f"dup_{k}"], 4)
         doc.signals.update(signals)
 
     def select(self, doc: Document, select: SelectConfig) -> Verdict | None:

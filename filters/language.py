@@ -34,7 +34,7 @@ class LanguageFilter(DocumentFilter):
         for p in view.paragraphs:
             if len(p.text) < self.settings.paragraph_language_min_chars:
                 continue
-            language, score = detect_language(p.text, self.model_path)
+            language, score = detect_language(p.text, self.model_path, self.settings.paragraph_language_max_chars)
             if language is None:
                 continue
             p.node.language = language

@@ -5,16 +5,20 @@ repetition per paragraph and per document, Gopher's top and duplicated n-gram fr
 n = 2..10). Doing that with Python string slices and Counters costs milliseconds per
 document; here each sequence becomes an array of 64-bit ids, n-grams become polynomial
 hashes (a 64-bit collision merely merges two n-grams' counts: negligible at these sizes), and
-counting is one ``np.unique``. Paragraph-level measures run for all paragraphs of a document
-at once: n-grams are keyed by (paragraph, hash) and never span two paragraphs.
+counting is one sort. Paragraph-level measures run for all paragraphs of a document at once:
+n-grams are keyed by (paragraph, hash) and never span two paragraphs. Ids are deterministic
+(code points, or first-occurrence order of tokens), so results never depend on the process.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constants: spread small ids over 64 bits
 _BASE = np.uint64(0xC2B2AE3D27D4EB4F)
+_GROUP_SHIFT = np.uint64(40)  # pair key = group in the top 24 bits, 40 bits of hash below
 
 
 def _mix(ids: np.ndarray) -> np.ndarray:
@@ -24,15 +28,24 @@ def _mix(ids: np.ndarray) -> np.ndarray:
 
 def ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
     """Hash of every n-gram of ``ids`` (length ``len(ids) - n + 1``, or 0)."""
-    m = len(ids) - n + 1
-    if m <= 0:
-        return np.empty(0, dtype=np.uint64)
+    for k, h in iter_ngram_hashes(ids, n, n):
+        return h
+    return np.empty(0, dtype=np.uint64)
+
+
+def iter_ngram_hashes(ids: np.ndarray, first: int, last: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(n, hashes of all n-grams) for n = first..last, each built from the previous one."""
     mixed = _mix(ids)
-    h = mixed[:m].copy()
+    h = mixed.copy()
     with np.errstate(over="ignore"):
-        for k in range(1, n):
-            h = h * _BASE + mixed[k : k + m]
-    return h
+        for n in range(1, last + 1):
+            m = len(ids) - n + 1
+            if m <= 0:
+                return
+            if n > 1:
+                h = h[:m] * _BASE + mixed[n - 1 : n - 1 + m]
+            if n >= first:
+                yield n, h
 
 
 def token_ids(tokens: list[str]) -> np.ndarray:
@@ -46,99 +59,105 @@ def char_ids(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
 
 
-def _grouped(ids: np.ndarray, groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(group, hash) of every n-gram that lies inside one group; groups are contiguous runs."""
-    h = ngram_hashes(ids, n)
-    if not len(h):
-        return np.empty(0, dtype=np.int64), h
+def _keys(h: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
+    """One 64-bit key per n-gram lying inside one group (groups are contiguous runs); 40
+    hash bits leave collisions negligible for the n-grams of one document."""
     g = groups[: len(h)]
-    inside = g == groups[n - 1 :]  # first and last element in the same group
-    return g[inside], h[inside]
+    inside = g == groups[n - 1 : n - 1 + len(h)]
+    return (g[inside].astype(np.uint64) << _GROUP_SHIFT) | (h[inside] >> np.uint64(24))
 
 
-_GROUP_SHIFT = np.uint64(40)  # key = group in the top 24 bits, 40 bits of hash below
+def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array and their counts (np.unique without its overhead)."""
+    if not len(sorted_keys):
+        return sorted_keys, np.empty(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+    counts = np.diff(np.append(starts, len(sorted_keys)))
+    return sorted_keys[starts], counts
 
 
-def _pair_counts(g: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (group, hash) pairs sorted by group: their groups and counts.
+def repetition(ids: np.ndarray, groups: np.ndarray, n_groups: int, n: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(OBELICS character repetition, OBELICS word repetition) of n-grams, per group.
 
-    One 64-bit key per pair keeps this a 1-D ``np.unique`` (a row-wise unique is ~20x
-    slower); 40 hash bits leave collisions negligible for the n-grams of one document.
+    Character repetition: of a group's distinct n-grams, the k most frequent (k =
+    floor(sqrt(distinct)), at most the number repeated) carry this share of all occurrences.
+    Word repetition: the share of occurrences whose n-gram occurs more than once.
     """
+    return repetition_of(ngram_hashes(ids, n), groups, n_groups, n)
+
+
+def repetition_of(h: np.ndarray, groups: np.ndarray, n_groups: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``repetition`` from the n-gram hashes (computed once for several groupings)."""
+    char_rep, word_rep = np.zeros(n_groups), np.zeros(n_groups)
     if not len(h):
-        return g, np.empty(0, dtype=np.int64)
-    keys = (g.astype(np.uint64) << _GROUP_SHIFT) | (h >> np.uint64(24))
-    uniq, counts = np.unique(keys, return_counts=True)
-    return (uniq >> _GROUP_SHIFT).astype(np.int64), counts
+        return char_rep, word_rep
+    keys, counts = _runs(np.sort(_keys(h, groups, n)))
+    if not len(keys):
+        return char_rep, word_rep
+    g = (keys >> _GROUP_SHIFT).astype(np.int64)
+    total = np.bincount(g, weights=counts, minlength=n_groups)
+    distinct = np.bincount(g, minlength=n_groups)
+    rep = counts > 1
+    rg, rc = g[rep], counts[rep]  # only repeated n-grams can be among the top k
+    np.divide(np.bincount(rg, weights=rc, minlength=n_groups), total, out=word_rep, where=total > 0)
+    if len(rc):
+        k = np.minimum(np.floor(np.sqrt(distinct)).astype(np.int64), np.bincount(rg, minlength=n_groups))
+        order = np.lexsort((-rc, rg))  # by group, most frequent first
+        rg, rc = rg[order], rc[order]
+        starts = np.concatenate([[0], np.cumsum(np.bincount(rg, minlength=n_groups))[:-1]])
+        rank = np.arange(len(rg)) - starts[rg]
+        top = np.bincount(rg, weights=np.where(rank < k[rg], rc, 0), minlength=n_groups)
+        np.divide(top, total, out=char_rep, where=total > 0)
+    return char_rep, word_rep
 
 
 def char_repetition(ids: np.ndarray, groups: np.ndarray, n_groups: int, n: int = 10) -> np.ndarray:
-    """BigScience / OBELICS character repetition ratio per group.
-
-    Of each group's distinct n-grams, the k most frequent (k = floor(sqrt(distinct)), at most
-    the number repeated) carry this share of all n-gram occurrences.
-    """
-    out = np.zeros(n_groups)
-    pg, counts = _pair_counts(*_grouped(ids, groups, n))
-    if not len(counts):
-        return out
-    order = np.lexsort((-counts, pg))  # by group, most frequent first
-    pg, counts = pg[order], counts[order]
-    distinct = np.bincount(pg, minlength=n_groups)
-    repeated = np.bincount(pg, weights=counts > 1, minlength=n_groups).astype(np.int64)
-    k = np.minimum(np.floor(np.sqrt(distinct)).astype(np.int64), repeated)
-    starts = np.concatenate([[0], np.cumsum(distinct)[:-1]])
-    rank = np.arange(len(pg)) - starts[pg]
-    top = np.bincount(pg, weights=np.where(rank < k[pg], counts, 0), minlength=n_groups)
-    total = np.bincount(pg, weights=counts, minlength=n_groups)
-    np.divide(top, total, out=out, where=total > 0)
-    return out
+    return repetition(ids, groups, n_groups, n)[0]
 
 
 def word_repetition(ids: np.ndarray, groups: np.ndarray, n_groups: int, n: int = 5) -> np.ndarray:
-    """OBELICS word repetition ratio per group: the share of n-gram occurrences whose
-    n-gram occurs more than once in the group."""
-    out = np.zeros(n_groups)
-    pg, counts = _pair_counts(*_grouped(ids, groups, n))
-    if not len(counts):
+    return repetition(ids, groups, n_groups, n)[1]
+
+
+def gopher_ngram_fractions(ids: np.ndarray, lengths: np.ndarray, top: tuple[int, ...], dup: tuple[int, ...]
+                           ) -> dict[str, float]:
+    """Gopher's n-gram repetition over tokens, as fractions of all characters:
+    ``top_<n>``: the most frequent n-gram's occurrences (among equally frequent ones the
+    longest, so the choice never depends on hash order); ``dup_<n>``: characters inside any
+    n-gram that occurs more than once, each character counted once."""
+    out = {f"top_{n}": 0.0 for n in top} | {f"dup_{n}": 0.0 for n in dup}
+    total = int(lengths.sum())
+    if not total:
         return out
-    rep = np.bincount(pg, weights=np.where(counts > 1, counts, 0), minlength=n_groups)
-    total = np.bincount(pg, weights=counts, minlength=n_groups)
-    np.divide(rep, total, out=out, where=total > 0)
+    cum = np.concatenate([[0], np.cumsum(lengths)])
+    for n, h in iter_ngram_hashes(ids, min(top + dup), max(top + dup)):
+        order = np.argsort(h, kind="stable")
+        hs = h[order]
+        same = hs[1:] == hs[:-1]
+        if not same.any():
+            continue
+        if n in top:
+            keys, counts = _runs(hs)
+            best = counts.max()
+            chars = cum[n:] - cum[: len(h)]
+            run_of = np.repeat(counts, counts)  # count of each sorted occurrence's n-gram
+            out[f"top_{n}"] = float(best * chars[order[run_of == best]].max() / total)
+        if n in dup:
+            flag = np.zeros(len(h), dtype=bool)
+            flag[order[1:][same]] = True
+            flag[order[:-1][same]] = True
+            cover = np.zeros(len(ids) + 1, dtype=np.int64)  # +1 at a start, -1 n tokens later
+            starts = np.flatnonzero(flag)
+            np.add.at(cover, starts, 1)
+            np.add.at(cover, starts + n, -1)
+            out[f"dup_{n}"] = float(lengths[np.cumsum(cover[:-1]) > 0].sum() / total)
     return out
 
 
 def top_ngram_char_fraction(ids: np.ndarray, lengths: np.ndarray, n: int) -> float:
-    """Gopher: characters covered by the most frequent n-gram's occurrences / all characters."""
-    h = ngram_hashes(ids, n)
-    total = int(lengths.sum())
-    if not len(h) or not total:
-        return 0.0
-    _, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)
-    top = counts.max()
-    if top < 2:
-        return 0.0
-    # Characters of each n-gram occurrence; among equally frequent n-grams the longest counts
-    # (the choice must not depend on hash order, or output would depend on it).
-    cum = np.concatenate([[0], np.cumsum(lengths)])
-    chars = cum[n:] - cum[: len(h)]
-    return float(top * chars[counts[inverse] == top].max() / total)
+    return gopher_ngram_fractions(ids, lengths, (n,), ())[f"top_{n}"]
 
 
 def dup_ngram_char_fraction(ids: np.ndarray, lengths: np.ndarray, n: int) -> float:
-    """Gopher: characters inside any n-gram that occurs more than once / all characters
-    (each character counted once however many duplicated n-grams cover it)."""
-    h = ngram_hashes(ids, n)
-    total = int(lengths.sum())
-    if not len(h) or not total:
-        return 0.0
-    _, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)
-    starts = counts[inverse] > 1
-    if not starts.any():
-        return 0.0
-    cover = np.zeros(len(ids) + 1, dtype=np.int64)  # +1 at a start, -1 n tokens later
-    idx = np.flatnonzero(starts)
-    np.add.at(cover, idx, 1)
-    np.add.at(cover, idx + n, -1)
-    covered = np.cumsum(cover[:-1]) > 0
-    return float(lengths[covered].sum() / total)
+    return gopher_ngram_fractions(ids, lengths, (), (n,))[f"dup_{n}"]

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from filters.base import DocumentFilter, Verdict, judged_paragraphs, register
-from filters.ngrams import char_ids, char_repetition, token_ids, word_repetition
+from filters.ngrams import char_ids, ngram_hashes, repetition_of, token_ids
 from filters.settings import SelectConfig
 from filters.text import TextView
 from filters.wordlists import StopWords
@@ -54,31 +54,35 @@ class QualityFilter(DocumentFilter):
         if not paras:
             return
         stop = stopword_counts(view, self.settings.wordlists)
-        # Characters and tokens of all paragraphs in one array each, grouped by paragraph.
-        chars = char_ids("".join(p.text for p in paras))
-        char_groups = np.repeat(np.arange(len(paras)), [len(p.text) for p in paras])
-        toks = token_ids(view.tokens)
-        tok_groups = np.repeat(np.arange(len(paras)), [p.n_words for p in paras])
-        char_rep = char_repetition(chars, char_groups, len(paras), CHAR_NGRAM)
-        word_rep = word_repetition(toks, tok_groups, len(paras), WORD_NGRAM)
+        texts = [p.text for p in paras]
+        sizes = [p.n_words for p in paras]
+        # Characters and tokens of all paragraphs in one array each, hashed once, then grouped
+        # by paragraph and as one document.
+        chars = char_ids("".join(texts))
+        char_hashes = ngram_hashes(chars, CHAR_NGRAM)
+        token_hashes = ngram_hashes(token_ids(view.tokens), WORD_NGRAM)
+        char_groups = np.repeat(np.arange(len(paras)), [len(t) for t in texts])
+        tok_groups = np.repeat(np.arange(len(paras)), sizes)
+        char_rep = repetition_of(char_hashes, char_groups, len(paras), CHAR_NGRAM)[0]
+        word_rep = repetition_of(token_hashes, tok_groups, len(paras), WORD_NGRAM)[1]
         for i, p in enumerate(paras):
             p.node.signals.update({
-                "words": float(p.n_words),
-                "stopword_ratio": _ratio(stop[i], p.n_words),
-                "special_ratio": _ratio(p.n_special, len(p.text)),
+                "words": float(sizes[i]),
+                "stopword_ratio": _ratio(stop[i], sizes[i]),
+                "special_ratio": _ratio(p.n_special, len(texts[i])),
                 "char_repetition": round(float(char_rep[i]), 4),
                 "word_repetition": round(float(word_rep[i]), 4),
             })
-        words = view.n_words
-        one = np.zeros(len(chars), dtype=np.int64)
+        words = sum(sizes)
         doc.signals.update({
             "quality.words": float(words),
             "quality.stopword_ratio": _ratio(sum(stop), words),
-            "quality.special_ratio": _ratio(sum(p.n_special for p in paras), sum(len(p.text) for p in paras)),
+            "quality.special_ratio": _ratio(sum(p.n_special for p in paras), len(chars)),
             "quality.punctuation_ratio": _ratio(sum(p.n_punctuation for p in paras), words),
-            "quality.char_repetition": round(float(char_repetition(chars, one, 1, CHAR_NGRAM)[0]), 4),
-            "quality.word_repetition": round(float(word_repetition(toks, np.zeros(len(toks), dtype=np.int64),
-                                                                   1, WORD_NGRAM)[0]), 4),
+            "quality.char_repetition": round(float(repetition_of(
+                char_hashes, np.zeros(len(chars), dtype=np.int64), 1, CHAR_NGRAM)[0][0]), 4),
+            "quality.word_repetition": round(float(repetition_of(
+                token_hashes, np.zeros(len(view.tokens), dtype=np.int64), 1, WORD_NGRAM)[1][0]), 4),
         })
 
     def select(self, doc: Document, select: SelectConfig) -> Verdict | None:

