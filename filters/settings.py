@@ -106,6 +106,11 @@ class SelectConfig:
     blocklist: bool = True  # drop documents whose URL is on the block list
     classifier_min: dict[str, float] = field(default_factory=dict)  # e.g. quality: 0.5
     classifier_max: dict[str, float] = field(default_factory=dict)  # e.g. nsfw: 0.5
+    # CLIP scores (when the scoring job ran; defaults for ViT-B/32-class models): an image
+    # stays in the interleaved set if its best text scores at least this (MMC4 used 0.15 with
+    # ViT-L/14), a pair is written if it scores at least pair_min_clip_score (LAION-400M: 0.28).
+    min_clip_score: float = 0.15
+    pair_min_clip_score: float = 0.28
     # Interleaved set: images with bytes per document.
     min_images: int = 1
     max_images: int = 30

@@ -5,7 +5,9 @@
     interleaf fetch-images --output DIR                only images/ from a finished pages/
     interleaf dedup --output DIR                       only dedup/ (find step) from pages/ (+ images/)
     interleaf dedup-report --output DIR [--limit N]    removed documents beside their kept twin
+    interleaf score-clip --output DIR                  only scores/ (open_clip) from pages/ (+ images/, dedup/)
     interleaf write-shards --output DIR                only shards/ from finished pages/ (+ images/)
+    interleaf write-pairs --output DIR                 only shards/pairs/ from scores/ (+ images/)
     interleaf extract-html PATH [--url URL]            one HTML file → Document JSON, signals, verdict
     interleaf exclusions --output DIR [--reason R]     dropped documents and why, counts by reason
     interleaf train-quality --good F --bad F -o MODEL  a fastText quality classifier (filters.classifiers)
@@ -88,6 +90,10 @@ def _run_job(job: str, config: Config) -> dict[str, Any]:
         return {"dedup": run.run_dedup(config), "output": config.run.output}
     if job == "fetch-images":
         return {"images": run.run_fetch_images(config), "output": config.run.output}
+    if job == "score-clip":
+        return {"scores": run.run_score_clip(config), "output": config.run.output}
+    if job == "write-pairs":
+        return {"pairs": run.run_write_pairs(config), "output": config.run.output}
     if job == "write-shards":
         return {"shards": run.run_write_shards(config), "output": config.run.output}
     return run.run_all(config)
@@ -209,7 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("extract", "WARC → pages/ parquet", True),
         ("fetch-images", "pages/ image URLs → images/ (archived, else downloaded)", False),
         ("dedup", "find duplicates: pages/ (+ images/) → dedup/ tables", False),
+        ("score-clip", "CLIP scores of every image against its candidate texts → scores/", False),
         ("write-shards", "pages/ (+ images/) → shards/interleaved/", False),
+        ("write-pairs", "images + their best CLIP text → shards/pairs/ (open_clip_train-ready)", False),
     ):
         p = sub.add_parser(name, help=help_text)
         _add_job_options(p, needs_input)

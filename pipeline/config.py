@@ -108,6 +108,22 @@ class DedupConfig:
 
 
 @dataclass
+class ClipConfig:
+    enabled: bool = False  # run the scoring job in `interleaf run`
+    model: str = "ViT-B-32"  # an open_clip model name (or one registered from model_config)
+    pretrained: str | None = None  # an open_clip pretrained tag: needs a reachable hub
+    checkpoint: str | None = None  # local weights: open_clip / open_clip_train checkpoint file
+    model_config: str | None = None  # a JSON model config file to register (e.g. a tiny model)
+    device: str = "auto"  # auto: cuda when present, else cpu
+    precision: str = "auto"  # auto: bf16 (or fp16) on cuda, fp32 on cpu; or fp32 / bf16 / fp16
+    batch_size: int = 64  # images per forward pass
+    text_window: int = 2  # text nodes before and after an image scored as candidates
+    max_candidates: int = 8
+    max_text_chars: int = 1000  # candidates are cut here before tokenising (then to context)
+    images_per_task: int = 20000
+
+
+@dataclass
 class ShardsConfig:
     max_samples: int = 1000
     max_bytes: int = 256 * 1024 * 1024
@@ -139,6 +155,7 @@ class Config:
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     images: ImagesConfig = field(default_factory=ImagesConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    clip: ClipConfig = field(default_factory=ClipConfig)
     filters: FiltersConfig = field(default_factory=FiltersConfig)  # what is tagged at extraction
     select: SelectConfig = field(default_factory=SelectConfig)  # thresholds applied at write time
     shards: ShardsConfig = field(default_factory=ShardsConfig)
@@ -147,7 +164,7 @@ class Config:
 
     # Sections whose values change the data written; spark / run do not.
     DATA_SECTIONS: typing.ClassVar[tuple[str, ...]] = ("input", "extract", "filters", "images", "dedup",
-                                                       "select", "shards")
+                                                       "clip", "select", "shards")
 
     def extract_sections(self) -> tuple[str, ...]:
         """What the pages table depends on: thresholds only when a filter drops at extraction."""
@@ -294,6 +311,10 @@ def validate(config: Config) -> None:
         raise ConfigError(f"filters: {e}") from None
     if not_enabled := sorted(set(config.filters.drop) - set(config.filters.enabled)):
         raise ConfigError(f"filters.drop names filters that are not enabled: {not_enabled}")
+    if config.clip.device not in ("auto", "cpu", "cuda") and not config.clip.device.startswith("cuda:"):
+        raise ConfigError(f"clip.device must be auto, cpu or cuda[:N], not {config.clip.device!r}")
+    if config.clip.precision not in ("auto", "fp32", "bf16", "fp16"):
+        raise ConfigError(f"clip.precision must be auto, fp32, bf16 or fp16, not {config.clip.precision!r}")
     if config.select.foreign_paragraphs not in ("keep", "drop"):
         raise ConfigError(f"select.foreign_paragraphs must be keep or drop, not {config.select.foreign_paragraphs!r}")
     for name in ("en", "zh"):

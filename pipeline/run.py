@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Config
+from pipeline.config import Config, ConfigError
 from pipeline.outputs import atomic_write_json, is_finished, mark_finished, prepare_stage, read_json
 from pipeline.pages import WarcTask, extract_warc
 from pipeline.shards.interleaved import finalize_interleaved, plan_write_tasks, write_interleaved_task
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # What each stage's output depends on (the pages table: ``Config.extract_sections``).
 IMAGE_SECTIONS = ("input", "extract", "images")
 DEDUP_SECTIONS = ("input", "extract", "images", "dedup")
-SHARD_SECTIONS = ("input", "extract", "filters", "images", "dedup", "select", "shards")
+SHARD_SECTIONS = ("input", "extract", "filters", "images", "dedup", "clip", "select", "shards")
 TABLE_MANIFEST = "_manifest.json"  # of table stages; underscore: Spark and pyarrow skip it
 
 
@@ -159,6 +159,42 @@ def run_dedup(config: Config) -> dict[str, Any]:
     return manifest
 
 
+CLIP_SECTIONS = ("input", "extract", "images", "dedup", "clip")
+
+
+def scores_dir(config: Config) -> Path:
+    return Path(config.run.output) / "scores"
+
+
+def run_score_clip(config: Config) -> dict[str, Any]:
+    """Documents kept by dedup, with their images → ``scores/`` (open_clip, batched)."""
+    try:
+        from pipeline.clip.job import run_score_tasks
+    except ImportError as e:  # torch / open_clip are an extra: a clear message, not a traceback
+        raise ConfigError(f"CLIP scoring needs the clip extra (pip install 'interleaf[clip]'): {e}") from None
+
+    pages = pages_dir(config)
+    required = [(pages, "extract")] + ([(images_dir(config), "fetch-images")] if config.images.enabled else []) \
+        + ([(dedup_dir(config), "dedup")] if config.dedup.enabled else [])
+    for folder, job in required:
+        if not is_finished(folder):
+            raise RuntimeError(f"{folder} is not finished (no _SUCCESS): run {job} first")
+    out = scores_dir(config)
+    upstream = [pages / TABLE_MANIFEST] + ([images_dir(config) / TABLE_MANIFEST] if config.images.enabled else []) \
+        + ([dedup_dir(config) / TABLE_MANIFEST] if config.dedup.enabled else [])
+    if not prepare_stage(out, config, "_config.json", CLIP_SECTIONS, upstream):
+        log.info("score_clip: %s is finished, skipping", out)
+        return {**read_json(out / TABLE_MANIFEST), "skipped": True}
+    tasks = plan_write_tasks(pages, config.shards.docs_per_task)
+    results = run_score_tasks(tasks, config, str(out))
+    manifest = {"stage": "score_clip", "config_hash": config.hash(CLIP_SECTIONS),
+                "parts": [{"part": r["part"], "rows": r["rows"], "pages": r["pages"]} for r in results],
+                "stats": _merge(results).to_dict()}
+    atomic_write_json(out / TABLE_MANIFEST, manifest)
+    mark_finished(out)
+    return manifest
+
+
 def run_write_shards(config: Config) -> dict[str, Any]:
     """``pages/`` → ``shards/interleaved/`` tars + sidecars + manifest.json."""
     pages = pages_dir(config)
@@ -169,14 +205,17 @@ def run_write_shards(config: Config) -> dict[str, Any]:
                            "(or --set images.enabled=false)")
     if config.dedup.enabled and not is_finished(dedup_dir(config)):
         raise RuntimeError(f"{dedup_dir(config)} is not finished: run dedup first (or --set dedup.enabled=false)")
+    if config.clip.enabled and not is_finished(scores_dir(config)):
+        raise RuntimeError(f"{scores_dir(config)} is not finished: run score-clip first (or --set clip.enabled=false)")
     out = interleaved_dir(config)
     upstream = [pages / TABLE_MANIFEST] + ([images_dir(config) / TABLE_MANIFEST] if config.images.enabled else []) \
-        + ([dedup_dir(config) / TABLE_MANIFEST] if config.dedup.enabled else [])
+        + ([dedup_dir(config) / TABLE_MANIFEST] if config.dedup.enabled else []) \
+        + ([scores_dir(config) / TABLE_MANIFEST] if config.clip.enabled else [])
     if not prepare_stage(out, config, "config.json", SHARD_SECTIONS, upstream):
         log.info("write_shards: %s is finished, skipping", out)
         return {**read_json(out / "manifest.json"), "skipped": True}
     tasks = plan_write_tasks(pages, config.shards.docs_per_task)
-    if config.run.engine == "spark" and (config.images.enabled or config.dedup.enabled):
+    if config.run.engine == "spark" and (config.images.enabled or config.dedup.enabled or config.clip.enabled):
         from pipeline.shards.spark_join import spark_write_interleaved
 
         results = spark_write_interleaved(get_spark(config.spark), tasks, config, str(out))
@@ -188,11 +227,38 @@ def run_write_shards(config: Config) -> dict[str, Any]:
     return manifest
 
 
+def pairs_dir(config: Config) -> Path:
+    return Path(config.run.output) / "shards" / "pairs"
+
+
+def run_write_pairs(config: Config) -> dict[str, Any]:
+    """Documents (images attached) + ``scores/`` → ``shards/pairs/`` (jpg + txt + json)."""
+    from pipeline.clip.pairs_job import write_pairs
+
+    if not is_finished(scores_dir(config)):
+        raise RuntimeError(f"{scores_dir(config)} is not finished: run score-clip first")
+    out = pairs_dir(config)
+    pages = pages_dir(config)
+    upstream = [pages / TABLE_MANIFEST, scores_dir(config) / TABLE_MANIFEST] \
+        + ([images_dir(config) / TABLE_MANIFEST] if config.images.enabled else []) \
+        + ([dedup_dir(config) / TABLE_MANIFEST] if config.dedup.enabled else [])
+    if not prepare_stage(out, config, "config.json", SHARD_SECTIONS, upstream):
+        log.info("write_pairs: %s is finished, skipping", out)
+        return {**read_json(out / "manifest.json"), "skipped": True}
+    manifest = write_pairs(plan_write_tasks(pages, config.shards.docs_per_task), config, str(out))
+    mark_finished(out)
+    return manifest
+
+
 def run_all(config: Config) -> dict[str, Any]:
     result: dict[str, Any] = {"extract": run_extract(config), "output": str(Path(config.run.output))}
     if config.images.enabled:
         result["images"] = run_fetch_images(config)
     if config.dedup.enabled:
         result["dedup"] = run_dedup(config)
+    if config.clip.enabled:
+        result["scores"] = run_score_clip(config)
     result["shards"] = run_write_shards(config)
+    if config.clip.enabled:
+        result["pairs"] = run_write_pairs(config)
     return result

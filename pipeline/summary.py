@@ -13,7 +13,7 @@ from pipeline.outputs import atomic_write_json, read_json
 from pipeline.stats import RunStats
 
 RUN_MANIFEST = "run_manifest.json"
-STAGES = ("extract", "images", "dedup", "shards")  # result keys, in pipeline order
+STAGES = ("extract", "images", "dedup", "scores", "shards", "pairs")  # result keys, in pipeline order
 
 
 def run_stats(result: dict[str, Any]) -> RunStats:
@@ -30,13 +30,16 @@ def write_run_manifest(config: Config) -> Path:
     Read from disk, not from this process's results, so separate spark-submit jobs still
     leave one complete account of the run.
     """
-    from pipeline.run import TABLE_MANIFEST, dedup_dir, images_dir, interleaved_dir, pages_dir
+    from pipeline.run import (TABLE_MANIFEST, dedup_dir, images_dir, interleaved_dir, pages_dir, pairs_dir,
+                              scores_dir)
 
     found: dict[str, Any] = {}
     for stage, path in (("extract", pages_dir(config) / TABLE_MANIFEST),
                         ("images", images_dir(config) / TABLE_MANIFEST),
                         ("dedup", dedup_dir(config) / TABLE_MANIFEST),
-                        ("shards", interleaved_dir(config) / "manifest.json")):
+                        ("scores", scores_dir(config) / TABLE_MANIFEST),
+                        ("shards", interleaved_dir(config) / "manifest.json"),
+                        ("pairs", pairs_dir(config) / "manifest.json")):
         if path.exists():
             found[stage] = read_json(path)
     stats = run_stats(found)
@@ -46,9 +49,8 @@ def write_run_manifest(config: Config) -> Path:
         "config_hash": config.hash(),
         "stages": stats.to_dict(),
         "file_errors": found.get("extract", {}).get("file_errors", []),
-        "shards": {
-            "interleaved": {k: found["shards"][k] for k in ("num_shards", "num_samples", "num_bytes")}
-        } if "shards" in found else {},
+        "shards": {layout: {k: found[stage][k] for k in ("num_shards", "num_samples", "num_bytes")}
+                   for stage, layout in (("shards", "interleaved"), ("pairs", "pairs")) if stage in found},
     }
     path = Path(config.run.output) / RUN_MANIFEST
     atomic_write_json(path, manifest)

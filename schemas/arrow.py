@@ -26,6 +26,11 @@ NODE_TYPE = pa.struct(
         pa.field("reason", pa.string()),
         pa.field("language", pa.string()),
         pa.field("signals", pa.map_(pa.string(), pa.float64())),
+        pa.field("clip_score", pa.float32()),
+        pa.field("clip_text", pa.string()),
+        pa.field("clip_source", pa.string()),
+        pa.field("matched_text_index", pa.int32()),
+        pa.field("matched_sim", pa.float32()),
     ]
 )
 assert tuple(f.name for f in NODE_TYPE) == NODE_FIELDS
@@ -71,6 +76,21 @@ INTERLEAVED_SIDECAR_SCHEMA = pa.schema(
     metadata={"interleaf.schema_version": SCHEMA_VERSION, "interleaf.table": "interleaved_sidecar"},
 )
 
+# One row per sample of a pairs shard (pipeline/shards/pairs.py): one image and its best text.
+PAIRS_SIDECAR_SCHEMA = pa.schema(
+    [
+        pa.field("key", pa.string(), nullable=False),  # f"{doc_id}_{image_index:04d}"
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("image_index", pa.int32(), nullable=False),  # among the document's image nodes
+        pa.field("url", pa.string()),  # of the image (the page is in the sample's json)
+        pa.field("best_score", pa.float32()),  # as in the scores/ table
+        pa.field("text_chars", pa.int64()),
+        pa.field("sample_bytes", pa.int64()),
+        pa.field("jpg_sha256", pa.string()),
+    ],
+    metadata={"interleaf.schema_version": SCHEMA_VERSION, "interleaf.table": "pairs_sidecar"},
+)
+
 
 # Documents dropped by a filter or by dedup, with the rule that decided (pipeline/exclusions.py).
 EXCLUSIONS_SCHEMA = pa.schema(
@@ -88,6 +108,30 @@ EXCLUSIONS_SCHEMA = pa.schema(
         pa.field("threshold", pa.string()),
     ],
     metadata={"interleaf.schema_version": SCHEMA_VERSION, "interleaf.table": "exclusions"},
+)
+
+
+# The scores/ table: one row per image node of a scored document (pipeline/clip/).
+SCORES_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("image_index", pa.int32(), nullable=False),  # among the document's image nodes
+        pa.field("node_index", pa.int32(), nullable=False),  # in doc.nodes
+        pa.field("url", pa.string()),
+        pa.field("status", pa.string(), nullable=False),  # "ok" | "skipped"
+        pa.field("reason", pa.string()),  # why skipped: no_image, undecodable_image, no_text
+        pa.field("candidate_sources", pa.list_(pa.string())),  # "alt", "caption", "before:1", "after:2"
+        pa.field("candidate_node_indexes", pa.list_(pa.int32())),  # text node in doc.nodes, -1: alt/caption
+        pa.field("candidate_scores", pa.list_(pa.float32())),  # cosine similarity per candidate
+        pa.field("best_source", pa.string()),
+        pa.field("best_text", pa.string()),
+        pa.field("best_score", pa.float32()),
+        # MMC4 placement: index into the document's text nodes (text_list), by linear assignment.
+        pa.field("matched_text_index", pa.int32()),
+        pa.field("matched_sim", pa.float32()),
+        pa.field("model", pa.string()),
+    ],
+    metadata={"interleaf.schema_version": SCHEMA_VERSION, "interleaf.table": "scores"},
 )
 
 
@@ -151,6 +195,8 @@ def spark_ddl(schema: pa.Schema) -> str:
             return "BIGINT"
         if pa.types.is_float64(t):
             return "DOUBLE"
+        if pa.types.is_float32(t):
+            return "FLOAT"
         if pa.types.is_boolean(t):
             return "BOOLEAN"
         if pa.types.is_map(t):

@@ -13,7 +13,9 @@ from enum import Enum
 from typing import Any, Union
 
 # Bump the minor part for additive changes, the major part when a reader must change.
-SCHEMA_VERSION = "1.2"  # 1.1: image nodes carry status / reason; 1.2: text nodes carry language / signals
+# 1.1: image nodes carry status / reason; 1.2: text nodes carry language / signals;
+# 1.3: image nodes carry their CLIP score, best text and MMC4 placement.
+SCHEMA_VERSION = "1.3"
 
 
 class BlockKind(str, Enum):
@@ -68,6 +70,13 @@ class ImageNode:
     # An image that did not make it keeps its place, so users can audit why.
     status: str | None = None
     reason: str | None = None
+    # Set from the scores/ table when shards are written: the best candidate text and its
+    # CLIP score, and the MMC4 placement (index into the document's text nodes).
+    clip_score: float | None = None
+    clip_text: str | None = None
+    clip_source: str | None = None
+    matched_text_index: int | None = None
+    matched_sim: float | None = None
     type: str = field(default="image", init=False)
 
 
@@ -91,6 +100,11 @@ NODE_FIELDS: tuple[str, ...] = (
     "reason",
     "language",
     "signals",
+    "clip_score",
+    "clip_text",
+    "clip_source",
+    "matched_text_index",
+    "matched_sim",
 )
 
 
@@ -190,5 +204,10 @@ def node_from_row(row: dict[str, Any]) -> Node:
             image_source=row.get("image_source"),
             status=row.get("status"),
             reason=row.get("reason"),
+            clip_score=row.get("clip_score"),
+            clip_text=row.get("clip_text"),
+            clip_source=row.get("clip_source"),
+            matched_text_index=row.get("matched_text_index"),
+            matched_sim=row.get("matched_sim"),
         )
     raise ValueError(f"unknown node type {row['type']!r}")

@@ -15,7 +15,8 @@ from schemas.document import SCHEMA_VERSION, Document, ImageNode, TextNode
 
 # Image nodes carry these in JSON; the bytes live in their own tar member.
 _IMAGE_JSON_FIELDS = ("url", "alt", "caption", "width", "height", "position", "image_mime", "image_source",
-                      "status", "reason")
+                      "status", "reason", "clip_score", "clip_text", "clip_source", "matched_text_index",
+                      "matched_sim")
 # Document fields not copied into the sample JSON (bytes, or the nodes written separately).
 _SKIP_DOC_FIELDS = {"nodes", "source"}
 

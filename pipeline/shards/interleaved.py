@@ -21,6 +21,7 @@ from pipeline.config import Config
 from pipeline.outputs import atomic_write_json, fingerprint, read_json
 from filters.chain import FilterChain
 from filters.interleaved import InterleavedFilter
+from pipeline.clip.attach import attach_scores, drop_low_scores, load_scores, remap_placement, text_index_map
 from pipeline.dedup.remove import DedupTables
 from pipeline.exclusions import Dropped, exclusion_row, write_exclusions
 from pipeline.images.attach import attach_fetched, load_image_table
@@ -114,32 +115,58 @@ def _sidecar_row(doc: Document, files: list[tuple[str, bytes]]) -> dict[str, Any
     }
 
 
-def _write_sidecar(path: Path, rows: list[dict[str, Any]]) -> str:
-    pq.write_table(pa.Table.from_pylist(rows, schema=INTERLEAVED_SIDECAR_SCHEMA), path, compression="zstd")
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def finished_task(task: WriteTask, out_dir: str | Path) -> dict[str, Any] | None:
+    """The result of a task a previous attempt finished (its ``_DONE.json``), or None."""
+    done = Path(out_dir) / "_tmp" / task.name / "_DONE.json"
+    return read_json(done) if done.exists() else None
+
+
+def start_task(task: WriteTask, config: Config, out_dir: str | Path) -> tuple[Path, ShardWriter]:
+    """A task's temporary folder, emptied of a crashed attempt's output, and its writer."""
+    tmp = Path(out_dir) / "_tmp" / task.name
+    shutil.rmtree(tmp, ignore_errors=True)
+    return tmp, ShardWriter(tmp, "", config.shards.max_samples, config.shards.max_bytes)
+
+
+def close_shards(tmp: Path, writer: ShardWriter, sidecars: dict[str, list[dict[str, Any]]],
+                 schema: pa.Schema) -> list[dict[str, Any]]:
+    """Close the task's shards and write each one's parquet sidecar (one row per sample)."""
+    shards = []
+    for info in writer.close():
+        path = tmp / info.name.replace(".tar", ".parquet")
+        pq.write_table(pa.Table.from_pylist(sidecars[info.name], schema=schema), path, compression="zstd")
+        shards.append({"tmp": info.name, "samples": info.samples, "bytes": info.bytes, "sha256": info.sha256,
+                       "sidecar_sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+    return shards
+
+
+def task_documents(task: WriteTask, config: Config, with_scores: bool = False) -> Iterator[Document | Dropped]:
+    """Local engine: a task's documents in input order, fetched images attached, dedup
+    applied and (``with_scores``) CLIP scores attached; the Spark engine gets the same
+    through ``spark_join.joined_documents``."""
+    lookup = _image_table(config)
+    dedup = _dedup_tables(config)
+    scores = _scores_table(config) if with_scores else None
+    for part in task.parts:
+        for doc in read_pages(part):
+            if doc.kind == DocumentKind.HTML.value:
+                if lookup is not None:
+                    attach_fetched(doc, lookup)
+                if dedup is not None:
+                    result = dedup.apply(doc)
+                    if not isinstance(result, Document):
+                        yield Dropped(doc, result)
+                        continue
+                if scores is not None:
+                    attach_scores(doc, scores.get(doc.doc_id, ()))
+            yield doc
 
 
 def write_interleaved_task(task: WriteTask, config: Config, out_dir: str) -> dict[str, Any]:
     """Local engine: read the task's pages parts, attach fetched images, write shards."""
-    done = Path(out_dir) / "_tmp" / task.name / "_DONE.json"
-    if done.exists():
-        return read_json(done)
-    lookup = _image_table(config)
-    dedup = _dedup_tables(config)
-
-    def docs() -> Iterator[Document | Dropped]:
-        for part in task.parts:
-            for doc in read_pages(part):
-                if doc.kind == DocumentKind.HTML.value:
-                    if lookup is not None:
-                        attach_fetched(doc, lookup)
-                    if dedup is not None:
-                        result = dedup.apply(doc)
-                        yield result if isinstance(result, Document) else Dropped(doc, result)
-                        continue
-                yield doc
-
-    return write_task_docs(task, docs(), config, out_dir)
+    if (finished := finished_task(task, out_dir)) is not None:
+        return finished
+    return write_task_docs(task, task_documents(task, config, with_scores=config.clip.enabled), config, out_dir)
 
 
 _TABLES: dict[str, Any] = {}
@@ -153,6 +180,17 @@ def _dedup_tables(config: Config) -> DedupTables | None:
     key = f"dedup:{folder.resolve()}@{fingerprint([folder / '_manifest.json'])}"
     if key not in _TABLES:
         _TABLES[key] = DedupTables(folder)
+    return _TABLES[key]
+
+
+def _scores_table(config: Config) -> dict[str, list[dict[str, Any]]]:
+    """The scores/ table by document (loaded once per process and manifest)."""
+    folder = Path(config.run.output) / "scores"
+    key = f"scores:{folder.resolve()}@{fingerprint([folder / '_manifest.json'])}"
+    if key not in _TABLES:
+        for old in [k for k in _TABLES if k.startswith("scores:")]:
+            del _TABLES[old]
+        _TABLES[key] = load_scores(folder)
     return _TABLES[key]
 
 
@@ -181,9 +219,14 @@ class Selector:
     def __call__(self, doc: Document) -> Dropped | None:
         if not self.select.enabled:
             return None
+        texts = doc.text_nodes
         selection = self.chain.select(doc, self.select)
         for verdict in selection.removed.values():
             self.stats.count(f"paragraphs_removed:{verdict.reason}")
+        if selection.removed:
+            remap_placement(doc, text_index_map(texts, doc))
+        for _ in drop_low_scores(doc, self.select.min_clip_score):
+            self.stats.count("images_dropped:clip_score")
         verdict = selection.verdict or self.images.select(doc, self.select)
         return Dropped(doc, verdict.reason, verdict) if verdict is not None else None
 
@@ -195,13 +238,10 @@ def write_task_docs(task: WriteTask, docs: Iterable[Document | Dropped], config:
     A ``Dropped`` in ``docs`` is a document removed upstream (dedup), with its reason. Each
     document is selected from its signals; every drop becomes a row of the exclusions table.
     """
-    tmp = Path(out_dir) / "_tmp" / task.name
-    done = tmp / "_DONE.json"
-    if done.exists():
-        return read_json(done)
-    shutil.rmtree(tmp, ignore_errors=True)  # partial output of a crashed attempt
+    if (finished := finished_task(task, out_dir)) is not None:
+        return finished
+    tmp, writer = start_task(task, config, out_dir)
     stats = StageStats(STAGE)
-    writer = ShardWriter(tmp, "", config.shards.max_samples, config.shards.max_bytes)
     sidecars: dict[str, list[dict[str, Any]]] = {}
     excluded: list[dict[str, Any]] = []
     select = Selector(config, stats)
@@ -222,16 +262,12 @@ def write_task_docs(task: WriteTask, docs: Iterable[Document | Dropped], config:
         shard = writer.write(doc.doc_id, files)
         sidecars.setdefault(shard, []).append(_sidecar_row(doc, files))
         stats.n_out += 1
-    shards = []
-    for info in writer.close():
-        sidecar = tmp / info.name.replace(".tar", ".parquet")
-        shards.append({"tmp": info.name, "samples": info.samples, "bytes": info.bytes,
-                       "sha256": info.sha256, "sidecar_sha256": _write_sidecar(sidecar, sidecars[info.name])})
+    shards = close_shards(tmp, writer, sidecars, INTERLEAVED_SIDECAR_SCHEMA)
     if excluded:
         write_exclusions(tmp / EXCLUDED, excluded)
     stats.check()
     result = {"task": task.name, "shards": shards, "excluded": len(excluded), "stats": {STAGE: stats.to_dict()}}
-    atomic_write_json(done, result)
+    atomic_write_json(tmp / "_DONE.json", result)
     return result
 
 

@@ -16,11 +16,12 @@ from typing import Any, Iterator
 from pipeline.config import Config
 from pipeline.dedup.find import DOCUMENTS, PARAGRAPHS
 from pipeline.dedup.remove import apply_dedup
+from pipeline.clip.attach import attach_scores
 from pipeline.exclusions import Dropped
 from pipeline.images.attach import DEDUP_COLUMNS, IMAGE_COLUMNS, attach_fetched, clusters_path
 from pipeline.shards.interleaved import WriteTask, write_task_docs
 from schemas import Document, DocumentKind
-from schemas.arrow import IMAGES_SCHEMA, spark_ddl
+from schemas.arrow import IMAGES_SCHEMA, SCORES_SCHEMA, spark_ddl
 
 IMAGES_SCHEMA_DDL = spark_ddl(IMAGES_SCHEMA)
 
@@ -54,7 +55,19 @@ def _dedup_marks(spark, dedup: Path):
     return documents, paragraphs
 
 
-def joined_documents(spark, tasks: list[WriteTask], images_dir: Path | None, dedup: Path | None):
+def _scores(spark, scores: Path):
+    """doc_id → list of its score rows."""
+    from pyspark.sql import functions as F
+
+    from pipeline.clip.attach import SCORE_COLUMNS
+
+    parts = sorted(str(p) for p in scores.glob("part-*.parquet"))
+    table = spark.read.schema(spark_ddl(SCORES_SCHEMA)).parquet(*parts).select(*SCORE_COLUMNS)
+    return table.groupBy("doc_id").agg(F.collect_list(F.struct(*SCORE_COLUMNS[1:])).alias("_scores"))
+
+
+def joined_documents(spark, tasks: list[WriteTask], images_dir: Path | None, dedup: Path | None,
+                     scores: Path | None = None):
     from pyspark.sql import functions as F
 
     part_task = {Path(p).stem: t.index for t in tasks for p in t.parts}
@@ -67,6 +80,8 @@ def joined_documents(spark, tasks: list[WriteTask], images_dir: Path | None, ded
     if dedup is not None:
         for marks in _dedup_marks(spark, dedup):
             docs = docs.join(marks, "doc_id", "left")
+    if scores is not None:
+        docs = docs.join(_scores(spark, scores), "doc_id", "left")
     return docs.repartition(len(tasks), "_task").sortWithinPartitions("_task", "_part", "warc_offset")
 
 
@@ -79,7 +94,11 @@ def _write_partition(rows: Iterator, tasks: dict[int, WriteTask], config: Config
 
 
 def _document(row) -> Document | Dropped:
-    values = row.asDict(recursive=True)
+    return document_from_values(row.asDict(recursive=True))
+
+
+def document_from_values(values: dict[str, Any]) -> Document | Dropped:
+    """A joined row (pages columns + ``_fetched`` + dedup marks) as a Document or a Dropped."""
     doc = Document.from_row(values)
     if doc.kind != DocumentKind.HTML.value:
         return doc
@@ -87,7 +106,10 @@ def _document(row) -> Document | Dropped:
         attach_fetched(doc, {f["url"]: f for f in values["_fetched"] or []})
     if "_dedup_reason" in values:
         result = apply_dedup(doc, values["_dedup_reason"], set(values.get("_dedup_paragraphs") or ()))
-        return result if isinstance(result, Document) else Dropped(doc, result)
+        if not isinstance(result, Document):
+            return Dropped(doc, result)
+    if "_scores" in values:
+        attach_scores(doc, values["_scores"] or ())
     return doc
 
 
@@ -95,7 +117,8 @@ def spark_write_interleaved(spark, tasks: list[WriteTask], config: Config, out_d
     by_index = {t.index: t for t in tasks}
     output = Path(config.run.output)
     docs = joined_documents(spark, tasks, output / "images" if config.images.enabled else None,
-                            output / "dedup" if config.dedup.enabled else None)
+                            output / "dedup" if config.dedup.enabled else None,
+                            output / "scores" if config.clip.enabled else None)
     fn = partial(_write_partition, tasks=by_index, config=config, out_dir=out_dir)
     done = dict(docs.rdd.mapPartitions(fn).collect())
     # A task whose parts hold no documents reaches no partition: it wrote nothing.
