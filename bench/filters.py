@@ -70,6 +70,7 @@ import tempfile
 import textwrap
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 # This file is named like the ``filters`` package and Python puts its folder first on the
@@ -171,20 +172,25 @@ class Ours:
         return dict(times)
 
 
-def profile_ours(docs: list[Document], cfg: Config, repeat: int, top: int) -> None:
-    ours = Ours(cfg)
-    ours.run(copies(docs, 1))
-    batch = copies(docs, repeat)
+def print_profile(run: Callable[[], object], what: str, top: int) -> None:
+    """cProfile ``run()`` and print the top entries by own and by cumulative time."""
     profiler = cProfile.Profile()
     profiler.enable()
-    ours.run(batch)
+    run()
     profiler.disable()
     for key in ("tottime", "cumulative"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(key).print_stats(top)
         text = out.getvalue()
-        print(f"\ncProfile of ours, {len(batch)} documents, top {top} by {key}:")
+        print(f"\ncProfile of ours, {what}, top {top} by {key}:")
         print(text[text.index("   ncalls"):].rstrip())
+
+
+def profile_ours(docs: list[Document], cfg: Config, repeat: int, top: int) -> None:
+    ours = Ours(cfg)
+    ours.run(copies(docs, 1))
+    batch = copies(docs, repeat)
+    print_profile(lambda: ours.run(batch), f"{len(batch)} documents", top)
 
 
 # -- datatrove (subprocess in its own venv) -------------------------------------------------------
