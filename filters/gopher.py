@@ -13,7 +13,7 @@ import numpy as np
 
 from filters.base import DocumentFilter, Verdict, register
 from filters.ngrams import gopher_ngram_fractions, token_ids
-from filters.quality import STOPWORD_LANGUAGES, stopword_counts
+from filters.quality import STOPWORD_LANGUAGES, ratio, stopword_counts
 from filters.settings import SelectConfig
 from filters.text import BULLETS, TextView
 from schemas import Document
@@ -36,10 +36,6 @@ def duplicates(items: list[str]) -> tuple[int, int]:
     return n, chars
 
 
-def _ratio(num: float, den: float) -> float:
-    return round(num / den, 4) if den else 0.0
-
-
 @register
 class GopherFilter(DocumentFilter):
     name = "gopher@1"
@@ -52,25 +48,25 @@ class GopherFilter(DocumentFilter):
         lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
         n_latin = len(tokens) - view.n_cjk  # a CJK token is one character
         signals = {
-            "gopher.symbol_ratio": _ratio(text.count("#") + text.count("...") + text.count("…"), len(tokens)),
-            "gopher.bullet_lines": _ratio(sum(1 for x in lines if x.startswith(BULLETS)), len(lines)),
-            "gopher.ellipsis_lines": _ratio(sum(1 for x in lines if x.endswith(("...", "…"))), len(lines)),
-            "gopher.alpha_words": _ratio(len(tokens) - sum(map(str.isdigit, tokens)), len(tokens)),
+            "gopher.symbol_ratio": ratio(text.count("#") + text.count("...") + text.count("…"), len(tokens)),
+            "gopher.bullet_lines": ratio(sum(1 for x in lines if x.startswith(BULLETS)), len(lines)),
+            "gopher.ellipsis_lines": ratio(sum(1 for x in lines if x.endswith(("...", "…"))), len(lines)),
+            "gopher.alpha_words": ratio(len(tokens) - sum(map(str.isdigit, tokens)), len(tokens)),
         }
         if n_latin * 2 >= len(tokens):  # word length means nothing for characters
-            signals["gopher.mean_word_length"] = _ratio(int(lengths.sum()) - view.n_cjk, n_latin)
+            signals["gopher.mean_word_length"] = ratio(int(lengths.sum()) - view.n_cjk, n_latin)
         if view.cjk_fraction > 0.5:
             signals["gopher.stop_words"] = float(sum(stopword_counts(view, self.settings.wordlists)))
         else:
             signals["gopher.stop_words"] = float(sum(1 for t in tokens if t in GOPHER_STOP_WORDS))
         chars = sum(len(x) for x in lines)
         n, c = duplicates(lines)
-        signals["gopher.dup_line_fraction"] = _ratio(n, len(lines))
-        signals["gopher.dup_line_chars"] = _ratio(c, chars)
+        signals["gopher.dup_line_fraction"] = ratio(n, len(lines))
+        signals["gopher.dup_line_chars"] = ratio(c, chars)
         paragraphs = [p.text for p in view.paragraphs]
         n, c = duplicates(paragraphs)
-        signals["gopher.dup_paragraph_fraction"] = _ratio(n, len(paragraphs))
-        signals["gopher.dup_paragraph_chars"] = _ratio(c, sum(map(len, paragraphs)))
+        signals["gopher.dup_paragraph_fraction"] = ratio(n, len(paragraphs))
+        signals["gopher.dup_paragraph_chars"] = ratio(c, sum(map(len, paragraphs)))
         fractions = gopher_ngram_fractions(token_ids(tokens), lengths, TOP_NGRAMS, DUP_NGRAMS)
         for k in TOP_NGRAMS:
             signals[f"gopher.top_{k}gram_chars"] = round(fractions[f"top_{k}"], 4)

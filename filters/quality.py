@@ -38,7 +38,8 @@ def stopword_counts(view: TextView, folder: str | None) -> list[int]:
     return view.shared["stopwords"]  # type: ignore[return-value]
 
 
-def _ratio(num: float, den: float) -> float:
+def ratio(num: float, den: float) -> float:
+    """num / den rounded to 4 places (signals stay short and stable), 0 for an empty den."""
     return round(num / den, 4) if den else 0.0
 
 
@@ -68,17 +69,17 @@ class QualityFilter(DocumentFilter):
         for i, p in enumerate(paras):
             p.node.signals.update({
                 "words": float(sizes[i]),
-                "stopword_ratio": _ratio(stop[i], sizes[i]),
-                "special_ratio": _ratio(p.n_special, len(texts[i])),
+                "stopword_ratio": ratio(stop[i], sizes[i]),
+                "special_ratio": ratio(p.n_special, len(texts[i])),
                 "char_repetition": round(float(char_rep[i]), 4),
                 "word_repetition": round(float(word_rep[i]), 4),
             })
         words = sum(sizes)
         doc.signals.update({
             "quality.words": float(words),
-            "quality.stopword_ratio": _ratio(sum(stop), words),
-            "quality.special_ratio": _ratio(sum(p.n_special for p in paras), len(chars)),
-            "quality.punctuation_ratio": _ratio(sum(p.n_punctuation for p in paras), words),
+            "quality.stopword_ratio": ratio(sum(stop), words),
+            "quality.special_ratio": ratio(sum(p.n_special for p in paras), len(chars)),
+            "quality.punctuation_ratio": ratio(sum(p.n_punctuation for p in paras), words),
             "quality.char_repetition": round(float(repetition_of(
                 char_hashes, np.zeros(len(chars), dtype=np.int64), 1, CHAR_NGRAM)[0][0]), 4),
             "quality.word_repetition": round(float(repetition_of(

@@ -111,11 +111,11 @@ def local_score_task(task: WriteTask, config: Config, out_dir: str) -> dict[str,
 def _score_arrow(batches: Iterator[pa.RecordBatch], tasks: dict[int, WriteTask], config: Config,
                  out_dir: str) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: rows arrive sorted by task; each task's documents stream into its part."""
-    from pipeline.shards.spark_join import document_from_values
+    from pipeline.shards.spark_join import by_task, document_from_values
 
     rows = (row for batch in batches for row in batch.to_pylist())
-    for index, group in itertools.groupby(rows, key=lambda r: r["_task"]):
-        result = score_task_docs(tasks[index], (document_from_values(r) for r in group), config, out_dir)
+    fn = partial(score_task_docs, config=config, out_dir=out_dir)
+    for index, result in by_task(rows, tasks, fn, document_from_values):
         yield pa.RecordBatch.from_pylist([{"task": index, "result": json.dumps(result)}], schema=_RESULT)
 
 

@@ -9,7 +9,6 @@ interleaved set, the CLIP threshold (``select.pair_min_clip_score``) selects pai
 
 from __future__ import annotations
 
-import itertools
 from functools import partial
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -39,26 +38,16 @@ def _local(task: WriteTask, config: Config, out_dir: str) -> dict[str, Any]:
     return pair_task(task, task_documents(task, config), config, out_dir)
 
 
-def _partition(rows: Iterator, tasks: dict[int, WriteTask], config: Config, out_dir: str
-               ) -> Iterator[tuple[int, dict[str, Any]]]:
-    from pipeline.shards.spark_join import _document
-
-    for index, group in itertools.groupby(rows, key=lambda r: r["_task"]):
-        yield index, pair_task(tasks[index], (_document(r) for r in group), config, out_dir)
-
-
 def write_pairs(tasks: list[WriteTask], config: Config, out_dir: str) -> dict[str, Any]:
     from pipeline.spark import get_spark, run_tasks
 
     if config.run.engine == "spark" and config.images.enabled:
-        from pipeline.shards.spark_join import joined_documents
+        from pipeline.shards.spark_join import joined_documents, run_joined_tasks
 
         output = Path(config.run.output)
         docs = joined_documents(get_spark(config.spark), tasks, output / "images",
                                 output / "dedup" if config.dedup.enabled else None)
-        fn = partial(_partition, tasks={t.index: t for t in tasks}, config=config, out_dir=out_dir)
-        done = dict(docs.rdd.mapPartitions(fn).collect())
-        results = [done.get(t.index) or pair_task(t, [], config, out_dir) for t in tasks]
+        results = run_joined_tasks(docs, tasks, partial(pair_task, config=config, out_dir=out_dir))
     else:
         results = run_tasks(partial(_local, config=config, out_dir=out_dir), tasks, config, "write pairs")
     stats = RunStats()

@@ -28,6 +28,7 @@ import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -155,6 +156,14 @@ class _Doc:
     def ready(self) -> bool:
         return self.done == len(self.images)
 
+    @cached_property
+    def all_texts(self) -> list[str]:
+        """Distinct texts to embed: candidates and (for placement) text nodes; none without images."""
+        if not self.images:
+            return []
+        return list(dict.fromkeys([c.text for item in self.images for c in item.cands]
+                                  + [text for _, text in self.texts]))
+
 
 @dataclass
 class _State:
@@ -269,12 +278,6 @@ def _encode_batch(state: _State) -> None:
         item.owner.done += 1
 
 
-def _doc_texts(work: _Doc) -> list[str]:
-    if not work.images:
-        return []
-    return [c.text for item in work.images for c in item.cands] + [text for _, text in work.texts]
-
-
 def _encode_texts(state: _State, final: bool) -> None:
     """Encode queued texts in full batches (and the remainder when ``final``)."""
     size = state.config.batch_size
@@ -290,25 +293,25 @@ def _finish_ready(state: _State, final: bool = False) -> Iterator[dict[str, Any]
     waiting = state.waiting
     # Queue the texts of documents whose images are done (in order: deterministic batches).
     while state.texts_queued_for < len(waiting) and waiting[state.texts_queued_for].ready:
-        for text in _doc_texts(waiting[state.texts_queued_for]):
+        for text in waiting[state.texts_queued_for].all_texts:
             if text not in state.text_embeddings and text not in state.queued:
                 state.queued.add(text)
                 state.text_queue.append(text)
         state.texts_queued_for += 1
     _encode_texts(state, final or len(waiting) > 2 * state.config.batch_size)
     yielded = False
-    while state.texts_queued_for and all(t in state.text_embeddings for t in _doc_texts(waiting[0])):
+    while state.texts_queued_for and all(t in state.text_embeddings for t in waiting[0].all_texts):
         work = waiting.popleft()
         state.texts_queued_for -= 1
         if work.images:
-            texts = list(dict.fromkeys(_doc_texts(work)))
+            texts = work.all_texts
             index = {text: i for i, text in enumerate(texts)}
             _score_document(work, index, np.stack([state.text_embeddings[t] for t in texts]), state.stats)
         state.stats.n_out += len(work.rows)
         yielded = True
         yield from work.rows
     if yielded:  # forget embeddings no waiting document needs: memory stays bounded
-        needed = {t for work in waiting for t in _doc_texts(work)}
+        needed = {t for work in waiting for t in work.all_texts}
         state.text_embeddings = {t: e for t, e in state.text_embeddings.items() if t in needed}
 
 

@@ -271,9 +271,10 @@ def write_task_docs(task: WriteTask, docs: Iterable[Document | Dropped], config:
     return result
 
 
-def finalize_interleaved(out_dir: str | Path, results: list[dict[str, Any]], config: Config,
-                         run_stats: dict[str, Any]) -> dict[str, Any]:
-    """Rename task shards to contiguous names and write manifest.json (idempotent)."""
+def finalize_shards(out_dir: str | Path, results: list[dict[str, Any]], config: Config,
+                    run_stats: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """Rename task shards to contiguous names and write manifest.json (idempotent): the
+    shards and their counts, plus the layout's own ``fields`` (``layout`` among them)."""
     out = Path(out_dir)
     shards = []
     n = 0
@@ -289,6 +290,26 @@ def finalize_interleaved(out_dir: str | Path, results: list[dict[str, Any]], con
                            "samples": shard["samples"], "bytes": shard["bytes"],
                            "sha256": shard["sha256"], "sidecar_sha256": shard["sidecar_sha256"]})
             n += 1
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "config_hash": config.hash(),
+        "shards": shards,
+        "num_shards": len(shards),
+        "num_samples": sum(s["samples"] for s in shards),
+        "num_bytes": sum(s["bytes"] for s in shards),
+        "url_pattern": f"shard-{{000000..{max(n - 1, 0):06d}}}.tar",
+        "stats": run_stats,
+        **fields,
+    }
+    atomic_write_json(out / "manifest.json", manifest)
+    shutil.rmtree(out / "_tmp", ignore_errors=True)
+    return manifest
+
+
+def finalize_interleaved(out_dir: str | Path, results: list[dict[str, Any]], config: Config,
+                         run_stats: dict[str, Any]) -> dict[str, Any]:
+    """Move the tasks' exclusions to ``excluded/``, then finalize the shards."""
+    out = Path(out_dir)
     excluded_files = []
     for result in results:
         src, dst = out / "_tmp" / result["task"] / EXCLUDED, out / "excluded" / f"{result['task']}.parquet"
@@ -297,18 +318,5 @@ def finalize_interleaved(out_dir: str | Path, results: list[dict[str, Any]], con
             src.replace(dst)
         if dst.exists():
             excluded_files.append(str(dst.relative_to(out)))
-    manifest = {
-        "layout": LAYOUT,
-        "schema_version": SCHEMA_VERSION,
-        "config_hash": config.hash(),
-        "shards": shards,
-        "num_shards": len(shards),
-        "num_samples": sum(s["samples"] for s in shards),
-        "num_bytes": sum(s["bytes"] for s in shards),
-        "url_pattern": f"shard-{{000000..{max(n - 1, 0):06d}}}.tar",
-        "exclusions": {"files": excluded_files, "rows": sum(r.get("excluded", 0) for r in results)},
-        "stats": run_stats,
-    }
-    atomic_write_json(out / "manifest.json", manifest)
-    shutil.rmtree(out / "_tmp", ignore_errors=True)
-    return manifest
+    exclusions = {"files": excluded_files, "rows": sum(r.get("excluded", 0) for r in results)}
+    return finalize_shards(out, results, config, run_stats, {"layout": LAYOUT, "exclusions": exclusions})

@@ -25,7 +25,7 @@ from PIL import Image
 from pipeline.config import Config
 from pipeline.outputs import atomic_write_json
 from pipeline.shards.images import to_jpeg
-from pipeline.shards.interleaved import WriteTask, close_shards, finalize_interleaved, finished_task, start_task
+from pipeline.shards.interleaved import WriteTask, close_shards, finalize_shards, finished_task, start_task
 from pipeline.shards.tar import sample_tar_size
 from pipeline.stats import StageStats
 from schemas import SCHEMA_VERSION, Document, ImageNode
@@ -196,23 +196,17 @@ def write_pair_task(task: WriteTask, docs_with_scores: Iterable[tuple[Document, 
 
 def finalize_pairs(out_dir: str | Path, results: list[dict[str, Any]], config: Config,
                    run_stats: dict[str, Any]) -> dict[str, Any]:
-    """Rename task shards to contiguous names; write manifest.json and sizes.json.
-
-    The renaming is the interleaved layout's (``finalize_interleaved``); its manifest is then
-    rewritten for this layout. The caller marks the folder finished (``_SUCCESS``).
-    """
+    """Rename task shards to contiguous names; write manifest.json and sizes.json (which
+    open_clip_train reads for the sample count). The caller marks the folder finished."""
     out = Path(out_dir)
     thresholds = sorted({r["threshold"] for r in results})
     if len(thresholds) > 1:
         raise ValueError(f"pair tasks were written with different thresholds: {thresholds}")
-    manifest = finalize_interleaved(out, results, config, run_stats)
-    manifest.pop("exclusions", None)  # pairs drop images, counted in stats; no exclusions table
-    manifest.update({
+    manifest = finalize_shards(out, results, config, run_stats, {
         "layout": LAYOUT,
         "threshold": thresholds[0] if thresholds else None,
         "models": sorted({m for r in results for m in r.get("models", [])}),
         "sizes": SIZES,
     })
     atomic_write_json(out / SIZES, {s["name"]: s["samples"] for s in manifest["shards"]})
-    atomic_write_json(out / "manifest.json", manifest)
     return manifest

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from pipeline.config import Config
 from pipeline.dedup.find import DOCUMENTS, PARAGRAPHS
@@ -85,12 +85,23 @@ def joined_documents(spark, tasks: list[WriteTask], images_dir: Path | None, ded
     return docs.repartition(len(tasks), "_task").sortWithinPartitions("_task", "_part", "warc_offset")
 
 
-def _write_partition(rows: Iterator, tasks: dict[int, WriteTask], config: Config, out_dir: str
-                     ) -> Iterator[tuple[int, dict[str, Any]]]:
-    # Rows arrive sorted by task (a partition may hold several): stream each task's rows
-    # straight into its writer, never holding a task in memory.
+TaskFn = Callable[[WriteTask, Iterable[Document | Dropped]], dict[str, Any]]
+
+
+def by_task(rows: Iterable, tasks: dict[int, WriteTask], task_fn: TaskFn,
+            document: Callable[[Any], Document | Dropped]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows arrive sorted by task (a partition may hold several): stream each task's rows,
+    as documents, straight into ``task_fn``, never holding a task in memory."""
     for index, group in itertools.groupby(rows, key=lambda r: r["_task"]):
-        yield index, write_task_docs(tasks[index], (_document(r) for r in group), config, out_dir)
+        yield index, task_fn(tasks[index], (document(r) for r in group))
+
+
+def run_joined_tasks(docs, tasks: list[WriteTask], task_fn: TaskFn) -> list[dict[str, Any]]:
+    """``task_fn`` on every task's documents of the joined DataFrame, results in task order."""
+    by_index = {t.index: t for t in tasks}
+    done = dict(docs.rdd.mapPartitions(lambda rows: by_task(rows, by_index, task_fn, _document)).collect())
+    # A task whose parts hold no documents reaches no partition: it gets no documents.
+    return [done.get(t.index) or task_fn(t, []) for t in tasks]
 
 
 def _document(row) -> Document | Dropped:
@@ -114,12 +125,8 @@ def document_from_values(values: dict[str, Any]) -> Document | Dropped:
 
 
 def spark_write_interleaved(spark, tasks: list[WriteTask], config: Config, out_dir: str) -> list[dict[str, Any]]:
-    by_index = {t.index: t for t in tasks}
     output = Path(config.run.output)
     docs = joined_documents(spark, tasks, output / "images" if config.images.enabled else None,
                             output / "dedup" if config.dedup.enabled else None,
                             output / "scores" if config.clip.enabled else None)
-    fn = partial(_write_partition, tasks=by_index, config=config, out_dir=out_dir)
-    done = dict(docs.rdd.mapPartitions(fn).collect())
-    # A task whose parts hold no documents reaches no partition: it wrote nothing.
-    return [done.get(t.index) or write_task_docs(t, [], config, out_dir) for t in tasks]
+    return run_joined_tasks(docs, tasks, partial(write_task_docs, config=config, out_dir=out_dir))
