@@ -74,6 +74,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         overrides.append(f"run.engine={args.engine}")
     if args.force:
         overrides.append("run.force=true")
+    if getattr(args, "pdf_dir", None):
+        overrides.append("ocr.pdf.dirs=" + json.dumps(args.pdf_dir))
     if getattr(args, "retry_failed", False):
         overrides.append("run.retry_failed=true")
     if args.no_progress:
@@ -86,6 +88,8 @@ def _run_job(job: str, config: Config) -> dict[str, Any]:
 
     if job == "extract":
         return {"extract": run.run_extract(config), "output": config.run.output}
+    if job == "image-ocr":
+        return {"image_ocr": run.run_image_ocr(config), "output": config.run.output}
     if job == "dedup":
         return {"dedup": run.run_dedup(config), "output": config.run.output}
     if job == "fetch-images":
@@ -96,6 +100,8 @@ def _run_job(job: str, config: Config) -> dict[str, Any]:
         return {"pairs": run.run_write_pairs(config), "output": config.run.output}
     if job == "write-shards":
         return {"shards": run.run_write_shards(config), "output": config.run.output}
+    if job == "render-ocr":
+        return {"ocr": run.run_render_ocr(config), "output": config.run.output}
     return run.run_all(config)
 
 
@@ -203,6 +209,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.input = [str(warc)]
     args.base_url = args.limit = None
     args.output = str(output / "out")
+    args.pdf_dir = []
+    # Three pages only: render every one as OCR samples rather than the default sample rate.
+    args.overrides = ["ocr.doc_rate=1", *args.overrides]
     return cmd_job("run")(args)
 
 
@@ -214,13 +223,18 @@ def build_parser() -> argparse.ArgumentParser:
         ("run", "extract documents, fetch images and write shards", True),
         ("extract", "WARC → pages/ parquet", True),
         ("fetch-images", "pages/ image URLs → images/ (archived, else downloaded)", False),
+        ("image-ocr", "read text in downloaded images → image_ocr/ (optional; image_ocr.enabled)", False),
         ("dedup", "find duplicates: pages/ (+ images/) → dedup/ tables", False),
         ("score-clip", "CLIP scores of every image against its candidate texts → scores/", False),
         ("write-shards", "pages/ (+ images/) → shards/interleaved/", False),
         ("write-pairs", "images + their best CLIP text → shards/pairs/ (open_clip_train-ready)", False),
+        ("render-ocr", "kept text and PDF pages → shards/ocr/ (image + exact text, read back by OCR)", False),
     ):
         p = sub.add_parser(name, help=help_text)
         _add_job_options(p, needs_input)
+        if name in ("run", "render-ocr"):
+            p.add_argument("--pdf-dir", action="append", default=[], metavar="DIR",
+                           help="a folder (or file) of PDFs to render as OCR samples; repeatable")
         p.set_defaults(func=cmd_job(name))
     p = sub.add_parser("extract-html", help="print the Document of one HTML file as JSON")
     p.add_argument("path")

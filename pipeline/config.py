@@ -124,6 +124,81 @@ class ClipConfig:
 
 
 @dataclass
+class OcrRenderConfig:
+    # Corpus text → rendered images (pipeline/ocr/render.py). Fonts: files, globs, folders
+    # or fontconfig patterns ("fc:Noto Sans CJK SC"); the ones that do not exist are skipped.
+    fonts: list[str] = field(default_factory=lambda: [
+        "fc:DejaVu Sans", "fc:DejaVu Serif", "fc:DejaVu Sans Mono", "fc:Liberation Sans",
+        "fc:Liberation Serif", "fc:Noto Sans CJK SC", "fc:Noto Serif CJK SC"])
+    # Layout weights: one line, a block of paragraphs, a page of 2-3 columns.
+    layouts: dict[str, float] = field(default_factory=lambda: {"line": 0.4, "paragraph": 0.4, "columns": 0.2})
+    min_font_size: int = 22  # pixels; PP-OCR reads reliably from about 16 px
+    max_font_size: int = 40
+    min_line_spacing: float = 1.15  # line height / font size
+    max_line_spacing: float = 1.6
+    page_width: int = 1024  # paragraph and column pages; single lines are cut to their text
+    page_height: int = 1024
+    margin: int = 32
+    max_line_chars: int = 80  # a single-line sample takes at most this many characters
+    colour_probability: float = 0.3  # coloured text / background instead of near-black on near-white
+    min_contrast: float = 4.5  # WCAG contrast ratio kept between text and background
+    texture_probability: float = 0.2  # noise / gradient backgrounds
+    # Augmentations, each applied with its probability, all seeded per sample.
+    augment_probability: float = 0.5
+    max_rotation: float = 2.0  # degrees
+    max_blur: float = 0.8  # Gaussian radius, pixels
+    max_noise: float = 6.0  # Gaussian noise sigma, grey levels
+    min_jpeg_quality: int = 60  # JPEG artefacts: re-encoded at a quality drawn from here to 95
+    max_perspective: float = 0.02  # corner displacement as a share of the side
+
+
+@dataclass
+class OcrPdfConfig:
+    enabled: bool = True  # PDFs set aside by extraction (and ocr.pdf.dirs) → page samples
+    dirs: list[str] = field(default_factory=list)  # local folders of PDFs (--pdf-dir)
+    dpi: int = 150
+    max_pages: int = 50  # per PDF; later pages are counted, not rendered
+    max_bytes: int = 64 * 1024 * 1024
+    max_pixels: int = 25_000_000  # a rendered page larger than this is skipped
+    min_chars: int = 20  # a page with fewer text-layer characters is "no_text"
+    max_garbled_ratio: float = 0.3  # replacement / private-use / control share → "garbled"
+    keep_garbled: bool = False  # write garbled pages (flagged in their json) instead of dropping
+    pdfs_per_task: int = 50  # --pdf-dir files per task
+
+
+@dataclass
+class OcrVerifyConfig:
+    fraction: float = 1.0  # share of samples read back by rapidocr (hash of the key)
+    max_cer: float = 0.1  # rendered text samples above this character error rate are dropped
+    max_pdf_cer: float = 0.35  # PDF pages (layout, formulas and figures make OCR harder)
+    threads: int = 1  # onnxruntime threads per Python worker; 1 keeps results reproducible
+
+
+@dataclass
+class ImageOcrConfig:
+    # Its own section: it changes the interleaved and pair shards, the rest of ocr does not.
+    enabled: bool = False  # annotate downloaded web images with the text rapidocr reads
+    min_score: float = 0.8  # mean line confidence to keep an annotation
+    min_chars: int = 3
+    max_side: int = 1280  # images are read at most this large
+
+
+@dataclass
+class OcrConfig:
+    enabled: bool = True  # render OCR samples in `interleaf run`
+    doc_rate: float = 0.05  # share of kept documents rendered (a hash of the id: deterministic)
+    samples_per_doc: int = 1
+    languages: list[str] = field(default_factory=lambda: ["en", "zh"])
+    seed: int = 0
+    image_format: str = "jpg"  # jpg or png
+    jpeg_quality: int = 92
+    docs_per_task: int = 2000
+    render: OcrRenderConfig = field(default_factory=OcrRenderConfig)
+    pdf: OcrPdfConfig = field(default_factory=OcrPdfConfig)
+    verify: OcrVerifyConfig = field(default_factory=OcrVerifyConfig)
+
+
+@dataclass
 class ShardsConfig:
     max_samples: int = 1000
     max_bytes: int = 256 * 1024 * 1024
@@ -156,6 +231,8 @@ class Config:
     images: ImagesConfig = field(default_factory=ImagesConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     clip: ClipConfig = field(default_factory=ClipConfig)
+    ocr: OcrConfig = field(default_factory=OcrConfig)  # rendered OCR samples (shards/ocr/)
+    image_ocr: ImageOcrConfig = field(default_factory=ImageOcrConfig)  # text read in web images
     filters: FiltersConfig = field(default_factory=FiltersConfig)  # what is tagged at extraction
     select: SelectConfig = field(default_factory=SelectConfig)  # thresholds applied at write time
     shards: ShardsConfig = field(default_factory=ShardsConfig)
@@ -164,7 +241,7 @@ class Config:
 
     # Sections whose values change the data written; spark / run do not.
     DATA_SECTIONS: typing.ClassVar[tuple[str, ...]] = ("input", "extract", "filters", "images", "dedup",
-                                                       "clip", "select", "shards")
+                                                       "clip", "ocr", "image_ocr", "select", "shards")
 
     def extract_sections(self) -> tuple[str, ...]:
         """What the pages table depends on: thresholds only when a filter drops at extraction."""
@@ -315,6 +392,18 @@ def validate(config: Config) -> None:
         raise ConfigError(f"clip.device must be auto, cpu or cuda[:N], not {config.clip.device!r}")
     if config.clip.precision not in ("auto", "fp32", "bf16", "fp16"):
         raise ConfigError(f"clip.precision must be auto, fp32, bf16 or fp16, not {config.clip.precision!r}")
+    if config.image_ocr.enabled and not config.images.enabled:
+        raise ConfigError("image_ocr.enabled needs images.enabled: it reads the images/ table")
+    if not 0.0 <= config.image_ocr.min_score <= 1.0:
+        raise ConfigError("image_ocr.min_score must be between 0 and 1")
+    if config.ocr.image_format not in ("jpg", "png"):
+        raise ConfigError(f"ocr.image_format must be jpg or png, not {config.ocr.image_format!r}")
+    if not 0.0 <= config.ocr.doc_rate <= 1.0 or not 0.0 <= config.ocr.verify.fraction <= 1.0:
+        raise ConfigError("ocr.doc_rate and ocr.verify.fraction must be between 0 and 1")
+    if unknown := sorted(set(config.ocr.render.layouts) - {"line", "paragraph", "columns"}):
+        raise ConfigError(f"ocr.render.layouts: unknown layout(s) {unknown}; known: line, paragraph, columns")
+    if not any(w > 0 for w in config.ocr.render.layouts.values()):
+        raise ConfigError("ocr.render.layouts needs a positive weight")
     if config.select.foreign_paragraphs not in ("keep", "drop"):
         raise ConfigError(f"select.foreign_paragraphs must be keep or drop, not {config.select.foreign_paragraphs!r}")
     for name in ("en", "zh"):

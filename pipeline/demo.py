@@ -60,6 +60,45 @@ def _pdf_bytes() -> bytes:
     return out.getvalue()
 
 
+def _pdf_literal(text: str) -> str:
+    return "(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
+
+
+def text_pdf(pages: list[list[str]], font_size: int = 14) -> bytes:
+    """A PDF with a real text layer: each page's lines in Helvetica (standard font, no
+    embedding), top to bottom. Written by hand so the bytes never change; Latin-1 text only."""
+    n = len(pages)
+    # Objects: 1 catalog, 2 page tree, 3 font, then per page a page object and its content.
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>",
+               "<< /Type /Pages /Kids [" + " ".join(f"{4 + 2 * i} 0 R" for i in range(n)) + f"] /Count {n} >>",
+               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"]
+    for i, lines in enumerate(pages):
+        ops = [f"BT /F1 {font_size} Tf {font_size * 1.4:.1f} TL 72 720 Td"]
+        ops += [f"{_pdf_literal(line)} Tj T*" for line in lines]
+        stream = "\n".join(ops + ["ET"]).encode("latin-1")
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
+                       f"/Contents {5 + 2 * i} 0 R >>")
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n" + stream.decode("latin-1") + "\nendstream")
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+REPORT_PAGES = [
+    ["The lighthouse survey 2025", "Forty-two lights were inspected along the north coast.",
+     "Thirty-eight were in good order; four need new lenses.", "Keepers logged 311 nights of fog."],
+    ["Tide tables and safety", "Visitors should cross the causeway only at low water.",
+     "The warning bell rings one hour before high tide."],
+]
+
+
 ARTICLE_EN = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>The lighthouse keepers of the north coast</title>
 <meta property="article:published_time" content="2025-11-03T08:00:00Z"></head>
@@ -176,6 +215,7 @@ def build_demo_warc(path: str | Path) -> Path:
         w.response(f"{SITE}/gallery/tide-pools.html", GALLERY_EN.encode("utf-8"), "text/html; charset=utf-8")
         w.response(f"{SITE}/gallery/pool-1.jpg", draw_image(5), "image/jpeg")
         w.response(f"{SITE}/reports/annual.pdf", _pdf_bytes(), "application/pdf")
+        w.response(f"{SITE}/reports/survey.pdf", text_pdf(REPORT_PAGES), "application/pdf")
         w.response(f"{SITE}/missing.html", b"<html><body>Not found</body></html>", "text/html",
                    status="404 Not Found")
         w.revisit(f"{SITE}/articles/lighthouse.html")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Config, ConfigError
+from pipeline.ocr import annotate as image_ocr
 from pipeline.outputs import atomic_write_json, is_finished, mark_finished, prepare_stage, read_json
 from pipeline.pages import WarcTask, extract_warc
 from pipeline.shards.interleaved import finalize_interleaved, plan_write_tasks, write_interleaved_task
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 # What each stage's output depends on (the pages table: ``Config.extract_sections``).
 IMAGE_SECTIONS = ("input", "extract", "images")
 DEDUP_SECTIONS = ("input", "extract", "images", "dedup")
-SHARD_SECTIONS = ("input", "extract", "filters", "images", "dedup", "clip", "select", "shards")
+SHARD_SECTIONS = ("input", "extract", "filters", "images", "image_ocr", "dedup", "clip", "select", "shards")
 TABLE_MANIFEST = "_manifest.json"  # of table stages; underscore: Spark and pyarrow skip it
 
 
@@ -207,10 +208,12 @@ def run_write_shards(config: Config) -> dict[str, Any]:
         raise RuntimeError(f"{dedup_dir(config)} is not finished: run dedup first (or --set dedup.enabled=false)")
     if config.clip.enabled and not is_finished(scores_dir(config)):
         raise RuntimeError(f"{scores_dir(config)} is not finished: run score-clip first (or --set clip.enabled=false)")
+    image_ocr.require_finished(config)
     out = interleaved_dir(config)
     upstream = [pages / TABLE_MANIFEST] + ([images_dir(config) / TABLE_MANIFEST] if config.images.enabled else []) \
         + ([dedup_dir(config) / TABLE_MANIFEST] if config.dedup.enabled else []) \
-        + ([scores_dir(config) / TABLE_MANIFEST] if config.clip.enabled else [])
+        + ([scores_dir(config) / TABLE_MANIFEST] if config.clip.enabled else []) \
+        + image_ocr.upstream_manifests(config)
     if not prepare_stage(out, config, "config.json", SHARD_SECTIONS, upstream):
         log.info("write_shards: %s is finished, skipping", out)
         return {**read_json(out / "manifest.json"), "skipped": True}
@@ -237,11 +240,13 @@ def run_write_pairs(config: Config) -> dict[str, Any]:
 
     if not is_finished(scores_dir(config)):
         raise RuntimeError(f"{scores_dir(config)} is not finished: run score-clip first")
+    image_ocr.require_finished(config)
     out = pairs_dir(config)
     pages = pages_dir(config)
     upstream = [pages / TABLE_MANIFEST, scores_dir(config) / TABLE_MANIFEST] \
         + ([images_dir(config) / TABLE_MANIFEST] if config.images.enabled else []) \
-        + ([dedup_dir(config) / TABLE_MANIFEST] if config.dedup.enabled else [])
+        + ([dedup_dir(config) / TABLE_MANIFEST] if config.dedup.enabled else []) \
+        + image_ocr.upstream_manifests(config)
     if not prepare_stage(out, config, "config.json", SHARD_SECTIONS, upstream):
         log.info("write_pairs: %s is finished, skipping", out)
         return {**read_json(out / "manifest.json"), "skipped": True}
@@ -250,10 +255,50 @@ def run_write_pairs(config: Config) -> dict[str, Any]:
     return manifest
 
 
+OCR_SECTIONS = SHARD_SECTIONS + ("ocr",)
+
+
+def ocr_dir(config: Config) -> Path:
+    return Path(config.run.output) / "shards" / "ocr"
+
+
+def run_render_ocr(config: Config) -> dict[str, Any]:
+    """Kept documents' text (``shards/interleaved/``) and PDF pages (``pages/`` and
+    ``ocr.pdf.dirs``) → ``shards/ocr/`` (rendered image + exact text + line boxes)."""
+    from pipeline.ocr.job import finalize_ocr, plan_tasks, render_task
+
+    interleaved, pages = interleaved_dir(config), pages_dir(config)
+    text = interleaved if is_finished(interleaved) else None
+    pdfs = pages if config.ocr.pdf.enabled and is_finished(pages) else None
+    if text is None and not config.ocr.pdf.dirs:
+        raise RuntimeError(f"{interleaved} is not finished (no _SUCCESS): run write-shards first "
+                           "(or give PDF folders with --pdf-dir)")
+    out = ocr_dir(config)
+    upstream = [p / name for p, name in ((text, "manifest.json"), (pdfs, TABLE_MANIFEST)) if p is not None]
+    if not prepare_stage(out, config, "config.json", OCR_SECTIONS, upstream):
+        log.info("render_ocr: %s is finished, skipping", out)
+        return {**read_json(out / "manifest.json"), "skipped": True}
+    try:
+        tasks = plan_tasks(text, pdfs, config)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    results = run_tasks(partial(render_task, config=config, out_dir=str(out)), tasks, config, "render ocr")
+    manifest = finalize_ocr(out, results, config)
+    mark_finished(out)
+    return manifest
+
+
+def run_image_ocr(config: Config) -> dict[str, Any]:
+    """``images/`` → ``image_ocr/``: text read from downloaded images (optional stage)."""
+    return image_ocr.run_image_ocr(config)
+
+
 def run_all(config: Config) -> dict[str, Any]:
     result: dict[str, Any] = {"extract": run_extract(config), "output": str(Path(config.run.output))}
     if config.images.enabled:
         result["images"] = run_fetch_images(config)
+    if config.image_ocr.enabled:
+        result["image_ocr"] = run_image_ocr(config)
     if config.dedup.enabled:
         result["dedup"] = run_dedup(config)
     if config.clip.enabled:
@@ -261,4 +306,6 @@ def run_all(config: Config) -> dict[str, Any]:
     result["shards"] = run_write_shards(config)
     if config.clip.enabled:
         result["pairs"] = run_write_pairs(config)
+    if config.ocr.enabled:
+        result["ocr"] = run_render_ocr(config)
     return result

@@ -13,7 +13,7 @@ from pipeline.outputs import atomic_write_json, read_json
 from pipeline.stats import RunStats
 
 RUN_MANIFEST = "run_manifest.json"
-STAGES = ("extract", "images", "dedup", "scores", "shards", "pairs")  # result keys, in pipeline order
+STAGES = ("extract", "images", "image_ocr", "dedup", "scores", "shards", "pairs", "ocr")  # result keys, in pipeline order
 
 
 def run_stats(result: dict[str, Any]) -> RunStats:
@@ -30,16 +30,19 @@ def write_run_manifest(config: Config) -> Path:
     Read from disk, not from this process's results, so separate spark-submit jobs still
     leave one complete account of the run.
     """
-    from pipeline.run import (TABLE_MANIFEST, dedup_dir, images_dir, interleaved_dir, pages_dir, pairs_dir,
-                              scores_dir)
+    from pipeline.ocr.annotate import image_ocr_dir
+    from pipeline.run import (TABLE_MANIFEST, dedup_dir, images_dir, interleaved_dir, ocr_dir, pages_dir,
+                              pairs_dir, scores_dir)
 
     found: dict[str, Any] = {}
     for stage, path in (("extract", pages_dir(config) / TABLE_MANIFEST),
                         ("images", images_dir(config) / TABLE_MANIFEST),
+                        ("image_ocr", image_ocr_dir(config) / TABLE_MANIFEST),
                         ("dedup", dedup_dir(config) / TABLE_MANIFEST),
                         ("scores", scores_dir(config) / TABLE_MANIFEST),
                         ("shards", interleaved_dir(config) / "manifest.json"),
-                        ("pairs", pairs_dir(config) / "manifest.json")):
+                        ("pairs", pairs_dir(config) / "manifest.json"),
+                        ("ocr", ocr_dir(config) / "manifest.json")):
         if path.exists():
             found[stage] = read_json(path)
     stats = run_stats(found)
@@ -50,7 +53,7 @@ def write_run_manifest(config: Config) -> Path:
         "stages": stats.to_dict(),
         "file_errors": found.get("extract", {}).get("file_errors", []),
         "shards": {layout: {k: found[stage][k] for k in ("num_shards", "num_samples", "num_bytes")}
-                   for stage, layout in (("shards", "interleaved"), ("pairs", "pairs")) if stage in found},
+                   for stage, layout in (("shards", "interleaved"), ("pairs", "pairs"), ("ocr", "ocr")) if stage in found},
     }
     path = Path(config.run.output) / RUN_MANIFEST
     atomic_write_json(path, manifest)
@@ -89,6 +92,11 @@ def print_summary(result: dict[str, Any], console: Console | None = None) -> Non
         folder = Path(result["output"]) / "shards" / "interleaved"
         console.print(f"shards: {shards['num_shards']} tar(s), {shards['num_samples']} samples, "
                       f"{images} images, {shards['num_bytes']} bytes in {folder}")
+    ocr = result.get("ocr")
+    if ocr:
+        cer = ", ".join(f"{group} {value:.2%}" for group, value in (ocr.get("cer") or {}).items())
+        console.print(f"ocr: {ocr['num_samples']} samples in {ocr['num_shards']} tar(s), "
+                      f"character error rate read back: {cer or 'not verified'}")
     fetched = stats.stages.get("fetch_images")
     if fetched:
         c = fetched.counters

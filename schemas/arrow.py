@@ -31,6 +31,10 @@ NODE_TYPE = pa.struct(
         pa.field("clip_source", pa.string()),
         pa.field("matched_text_index", pa.int32()),
         pa.field("matched_sim", pa.float32()),
+        # Added in 1.4; pages written before lack them and still load (absent → None).
+        pa.field("ocr_text", pa.string()),
+        pa.field("ocr_score", pa.float64()),
+        pa.field("ocr_lines", pa.string()),
     ]
 )
 assert tuple(f.name for f in NODE_TYPE) == NODE_FIELDS
@@ -161,6 +165,23 @@ IMAGES_SCHEMA = pa.schema(
         pa.field("phash", pa.int64()),  # 64-bit pHash stored as a signed int64
     ],
     metadata={"interleaf.schema_version": SCHEMA_VERSION, "interleaf.table": "images"},
+)
+
+
+# The image_ocr/ table (pipeline/ocr/annotate.py): one row per ok image in which OCR read
+# enough confident text; images without an annotation have no row.
+IMAGE_OCR_SCHEMA = pa.schema(
+    [
+        pa.field("url", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),  # lines joined by "\n", reading order
+        pa.field("score", pa.float64(), nullable=False),  # mean line confidence
+        pa.field("lines", pa.string(), nullable=False),  # JSON [{"text", "score", "box"}]
+        pa.field("n_lines", pa.int32(), nullable=False),
+        # Size of the stored image (images/ table); boxes are in its pixels.
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+    ],
+    metadata={"interleaf.schema_version": SCHEMA_VERSION, "interleaf.table": "image_ocr"},
 )
 
 

@@ -14,8 +14,10 @@ from typing import Any, Union
 
 # Bump the minor part for additive changes, the major part when a reader must change.
 # 1.1: image nodes carry status / reason; 1.2: text nodes carry language / signals;
-# 1.3: image nodes carry their CLIP score, best text and MMC4 placement.
-SCHEMA_VERSION = "1.3"
+# 1.3: image nodes carry their CLIP score, best text and MMC4 placement; 1.4: image nodes
+# carry the text OCR read in them (ocr_text / ocr_score / ocr_lines), and text nodes their
+# language in the shard JSON.
+SCHEMA_VERSION = "1.4"
 
 
 class BlockKind(str, Enum):
@@ -77,6 +79,12 @@ class ImageNode:
     clip_source: str | None = None
     matched_text_index: int | None = None
     matched_sim: float | None = None
+    # Set from the image_ocr/ table when shards are written (image_ocr.enabled): the text read
+    # in the image (lines joined by newlines, reading order), the mean line confidence, and
+    # the lines as JSON ([{"text", "score", "box"}], box in the stored image's pixels).
+    ocr_text: str | None = None
+    ocr_score: float | None = None
+    ocr_lines: str | None = None
     type: str = field(default="image", init=False)
 
 
@@ -105,6 +113,9 @@ NODE_FIELDS: tuple[str, ...] = (
     "clip_source",
     "matched_text_index",
     "matched_sim",
+    "ocr_text",
+    "ocr_score",
+    "ocr_lines",
 )
 
 
@@ -209,5 +220,8 @@ def node_from_row(row: dict[str, Any]) -> Node:
             clip_source=row.get("clip_source"),
             matched_text_index=row.get("matched_text_index"),
             matched_sim=row.get("matched_sim"),
+            ocr_text=row.get("ocr_text"),
+            ocr_score=row.get("ocr_score"),
+            ocr_lines=row.get("ocr_lines"),
         )
     raise ValueError(f"unknown node type {row['type']!r}")

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Iterator
 from pipeline.clip.job import task_score_rows
 from pipeline.config import Config
 from pipeline.exclusions import Dropped
+from pipeline.ocr.annotate import image_ocr_dir
 from pipeline.shards.interleaved import WriteTask, task_documents
 from pipeline.shards.pairs import finalize_pairs, write_pair_task
 from pipeline.stats import RunStats
@@ -35,7 +36,7 @@ def pair_task(task: WriteTask, docs: Iterable[Document | Dropped], config: Confi
 
 
 def _local(task: WriteTask, config: Config, out_dir: str) -> dict[str, Any]:
-    return pair_task(task, task_documents(task, config), config, out_dir)
+    return pair_task(task, task_documents(task, config, with_ocr=config.image_ocr.enabled), config, out_dir)
 
 
 def write_pairs(tasks: list[WriteTask], config: Config, out_dir: str) -> dict[str, Any]:
@@ -46,7 +47,8 @@ def write_pairs(tasks: list[WriteTask], config: Config, out_dir: str) -> dict[st
 
         output = Path(config.run.output)
         docs = joined_documents(get_spark(config.spark), tasks, output / "images",
-                                output / "dedup" if config.dedup.enabled else None)
+                                output / "dedup" if config.dedup.enabled else None,
+                                image_ocr=image_ocr_dir(config) if config.image_ocr.enabled else None)
         results = run_joined_tasks(docs, tasks, partial(pair_task, config=config, out_dir=out_dir))
     else:
         results = run_tasks(partial(_local, config=config, out_dir=out_dir), tasks, config, "write pairs")

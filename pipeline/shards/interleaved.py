@@ -25,6 +25,7 @@ from pipeline.clip.attach import attach_scores, drop_low_scores, load_scores, re
 from pipeline.dedup.remove import DedupTables
 from pipeline.exclusions import Dropped, exclusion_row, write_exclusions
 from pipeline.images.attach import attach_fetched, load_image_table
+from pipeline.ocr.annotate import attach_ocr, image_ocr_dir, load_ocr_table
 from pipeline.pages import read_pages
 from pipeline.shards.images import to_jpeg
 from pipeline.shards.tar import ShardWriter, sample_tar_size
@@ -97,6 +98,8 @@ def sample_files(doc: Document, config: Config, stats: StageStats) -> list[tuple
         files_by_position[node.position] = name
         images.append((name, data))
         stats.count("images_written")
+        if node.ocr_text is not None:
+            stats.count("images_with_ocr")
     return [("json", interleaved_json_bytes(doc, files_by_position)), *images]
 
 
@@ -140,18 +143,22 @@ def close_shards(tmp: Path, writer: ShardWriter, sidecars: dict[str, list[dict[s
     return shards
 
 
-def task_documents(task: WriteTask, config: Config, with_scores: bool = False) -> Iterator[Document | Dropped]:
+def task_documents(task: WriteTask, config: Config, with_scores: bool = False, with_ocr: bool = False
+                   ) -> Iterator[Document | Dropped]:
     """Local engine: a task's documents in input order, fetched images attached, dedup
-    applied and (``with_scores``) CLIP scores attached; the Spark engine gets the same
-    through ``spark_join.joined_documents``."""
+    applied, (``with_scores``) CLIP scores and (``with_ocr``) the text OCR read in images
+    attached; the Spark engine gets the same through ``spark_join.joined_documents``."""
     lookup = _image_table(config)
     dedup = _dedup_tables(config)
     scores = _scores_table(config) if with_scores else None
+    ocr = _ocr_table(config) if with_ocr and lookup is not None else None
     for part in task.parts:
         for doc in read_pages(part):
             if doc.kind == DocumentKind.HTML.value:
                 if lookup is not None:
                     attach_fetched(doc, lookup)
+                if ocr is not None:
+                    attach_ocr(doc, ocr)
                 if dedup is not None:
                     result = dedup.apply(doc)
                     if not isinstance(result, Document):
@@ -166,7 +173,8 @@ def write_interleaved_task(task: WriteTask, config: Config, out_dir: str) -> dic
     """Local engine: read the task's pages parts, attach fetched images, write shards."""
     if (finished := finished_task(task, out_dir)) is not None:
         return finished
-    return write_task_docs(task, task_documents(task, config, with_scores=config.clip.enabled), config, out_dir)
+    docs = task_documents(task, config, with_scores=config.clip.enabled, with_ocr=config.image_ocr.enabled)
+    return write_task_docs(task, docs, config, out_dir)
 
 
 _TABLES: dict[str, Any] = {}
@@ -191,6 +199,17 @@ def _scores_table(config: Config) -> dict[str, list[dict[str, Any]]]:
         for old in [k for k in _TABLES if k.startswith("scores:")]:
             del _TABLES[old]
         _TABLES[key] = load_scores(folder)
+    return _TABLES[key]
+
+
+def _ocr_table(config: Config) -> dict[str, dict[str, Any]]:
+    """The image_ocr/ annotations by image URL (loaded once per process and manifest)."""
+    folder = image_ocr_dir(config)
+    key = f"image_ocr:{folder.resolve()}@{fingerprint([folder / '_manifest.json'])}"
+    if key not in _TABLES:
+        for old in [k for k in _TABLES if k.startswith("image_ocr:")]:
+            del _TABLES[old]
+        _TABLES[key] = load_ocr_table(folder)
     return _TABLES[key]
 
 

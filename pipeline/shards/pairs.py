@@ -30,6 +30,7 @@ from pipeline.shards.tar import sample_tar_size
 from pipeline.stats import StageStats
 from schemas import SCHEMA_VERSION, Document, ImageNode
 from schemas.arrow import PAIRS_SIDECAR_SCHEMA
+from schemas.samples import ocr_json
 
 STAGE = "write_pairs"
 LAYOUT = "pairs"
@@ -91,6 +92,7 @@ def pair_json(doc: Document, node: ImageNode, image_index: int, row: Mapping[str
         "candidate_sources": list(row.get("candidate_sources") or []),
         "candidate_scores": [_score(s) for s in row.get("candidate_scores") or []],
         "model": row.get("model"),
+        "ocr": ocr_json(node),  # the text OCR read in the image, or null
     }
 
 

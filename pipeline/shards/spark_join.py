@@ -19,15 +19,28 @@ from pipeline.dedup.remove import apply_dedup
 from pipeline.clip.attach import attach_scores
 from pipeline.exclusions import Dropped
 from pipeline.images.attach import DEDUP_COLUMNS, IMAGE_COLUMNS, attach_fetched, clusters_path
+from pipeline.ocr.annotate import NODE_FIELDS as OCR_FIELDS, attach_ocr, image_ocr_dir, part_paths
 from pipeline.shards.interleaved import WriteTask, write_task_docs
 from schemas import Document, DocumentKind
-from schemas.arrow import IMAGES_SCHEMA, SCORES_SCHEMA, spark_ddl
+from schemas.arrow import IMAGE_OCR_SCHEMA, IMAGES_SCHEMA, SCORES_SCHEMA, spark_ddl
 
 IMAGES_SCHEMA_DDL = spark_ddl(IMAGES_SCHEMA)
 
 
-def _fetched_images(spark, pages, images_dir: Path):
-    """doc_id → list of the images-table rows its image nodes need."""
+def _ocr_annotations(spark, image_ocr: Path):
+    """url → ocr_text, ocr_score, ocr_lines (the image_ocr/ table, renamed for the nodes)."""
+    from pyspark.sql import functions as F
+
+    columns = [F.col(c).alias(name) for c, name in OCR_FIELDS.items()]
+    parts = part_paths(image_ocr)
+    if parts:
+        return spark.read.schema(spark_ddl(IMAGE_OCR_SCHEMA)).parquet(*parts).select("url", *columns)
+    return spark.createDataFrame([], spark_ddl(IMAGE_OCR_SCHEMA)).select("url", *columns)
+
+
+def _fetched_images(spark, pages, images_dir: Path, image_ocr: Path | None = None):
+    """doc_id → list of the images-table rows its image nodes need (with their OCR
+    annotation when ``image_ocr`` is given)."""
     from pyspark.sql import functions as F
 
     buckets = sorted(str(p) for p in images_dir.glob("bucket-*.parquet"))
@@ -37,9 +50,12 @@ def _fetched_images(spark, pages, images_dir: Path):
         images = images.join(dedup, "url", "left")
     else:
         images = images.withColumn("cluster", F.lit(None).cast("string")).withColumn("repeated", F.lit(False))
+    columns = [*IMAGE_COLUMNS, "cluster", "repeated"]
+    if image_ocr is not None:
+        images = images.join(_ocr_annotations(spark, image_ocr), "url", "left")
+        columns += list(OCR_FIELDS.values())
     wanted = (pages.select("doc_id", F.explode("nodes").alias("n"))
               .where(F.col("n.type") == "image").select("doc_id", F.col("n.url").alias("url")).distinct())
-    columns = [*IMAGE_COLUMNS, "cluster", "repeated"]
     return (wanted.join(images, "url")
             .groupBy("doc_id").agg(F.collect_list(F.struct(*columns)).alias("_fetched")))
 
@@ -67,7 +83,7 @@ def _scores(spark, scores: Path):
 
 
 def joined_documents(spark, tasks: list[WriteTask], images_dir: Path | None, dedup: Path | None,
-                     scores: Path | None = None):
+                     scores: Path | None = None, image_ocr: Path | None = None):
     from pyspark.sql import functions as F
 
     part_task = {Path(p).stem: t.index for t in tasks for p in t.parts}
@@ -76,7 +92,7 @@ def joined_documents(spark, tasks: list[WriteTask], images_dir: Path | None, ded
     routes = F.create_map(*[F.lit(x) for k, v in sorted(part_task.items()) for x in (k, v)])
     docs = pages.withColumn("_task", routes[F.col("_part")])
     if images_dir is not None:
-        docs = docs.join(_fetched_images(spark, pages, images_dir), "doc_id", "left")
+        docs = docs.join(_fetched_images(spark, pages, images_dir, image_ocr), "doc_id", "left")
     if dedup is not None:
         for marks in _dedup_marks(spark, dedup):
             docs = docs.join(marks, "doc_id", "left")
@@ -114,7 +130,9 @@ def document_from_values(values: dict[str, Any]) -> Document | Dropped:
     if doc.kind != DocumentKind.HTML.value:
         return doc
     if "_fetched" in values:
-        attach_fetched(doc, {f["url"]: f for f in values["_fetched"] or []})
+        fetched = {f["url"]: f for f in values["_fetched"] or []}
+        attach_fetched(doc, fetched)
+        attach_ocr(doc, fetched)  # a no-op unless the join brought OCR columns
     if "_dedup_reason" in values:
         result = apply_dedup(doc, values["_dedup_reason"], set(values.get("_dedup_paragraphs") or ()))
         if not isinstance(result, Document):
@@ -128,5 +146,6 @@ def spark_write_interleaved(spark, tasks: list[WriteTask], config: Config, out_d
     output = Path(config.run.output)
     docs = joined_documents(spark, tasks, output / "images" if config.images.enabled else None,
                             output / "dedup" if config.dedup.enabled else None,
-                            output / "scores" if config.clip.enabled else None)
+                            output / "scores" if config.clip.enabled else None,
+                            image_ocr_dir(config) if config.image_ocr.enabled else None)
     return run_joined_tasks(docs, tasks, partial(write_task_docs, config=config, out_dir=out_dir))

@@ -28,7 +28,7 @@ def test_spark_submit_extract_then_write(tmp_path, demo_warc):
     assert manifest["num_samples"] == 3
     run_manifest = json.loads((out / "run_manifest.json").read_text())
     # Separate jobs, one account: every stage is in the run manifest.
-    assert run_manifest["stages"]["extract"]["in"] == 24
+    assert run_manifest["stages"]["extract"]["in"] == 26
     assert run_manifest["stages"]["fetch_images"]["in"] == 6
     assert run_manifest["stages"]["dedup"]["in"] == 3
-    assert run_manifest["stages"]["write_interleaved"]["in"] == 4
+    assert run_manifest["stages"]["write_interleaved"]["in"] == 5

@@ -21,10 +21,10 @@ def test_extract_html_prints_document_json(tmp_path, capsys):
 def test_demo_runs_and_prints_summary(tmp_path, capsys):
     assert main(["demo", "--output", str(tmp_path), "--engine", "local", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "documents: 3 html, 1 pdf set aside" in out and "shards: 1 tar(s), 3 samples" in out
+    assert "documents: 3 html, 2 pdf set aside" in out and "shards: 1 tar(s), 3 samples" in out
     assert "languages: en 2, zh 1" in out
     manifest = json.loads((tmp_path / "out" / "run_manifest.json").read_text())
-    assert manifest["stages"]["extract"]["in"] == 24
+    assert manifest["stages"]["extract"]["in"] == 26
     assert manifest["stages"]["write_interleaved"]["out"] == 3
     # A second run skips both finished stages.
     assert main(["demo", "--output", str(tmp_path), "--engine", "local", "--no-progress"]) == 0

@@ -36,13 +36,13 @@ def shard_files(out: Path) -> dict[str, bytes]:
 def test_demo_accounting_and_shards(tmp_path, demo_warc):
     result = run_all(config_for(demo_warc, tmp_path / "out"))
     ex = result["extract"]["stats"]["extract"]
-    # 24 records: warcinfo, 11 requests, 11 responses, 1 revisit.
-    assert ex["in"] == 24 and ex["out"] == 4
+    # 26 records: warcinfo, 12 requests, 12 responses, 1 revisit.
+    assert ex["in"] == 26 and ex["out"] == 5
     assert ex["dropped"] == {"http_status:4xx": 1, "non_html:image": 5, "non_html:text/css": 1,
-                             "record:request": 11, "record:warcinfo": 1, "revisit": 1}
-    assert ex["counters"]["kind:html"] == 3 and ex["counters"]["kind:pdf"] == 1
+                             "record:request": 12, "record:warcinfo": 1, "revisit": 1}
+    assert ex["counters"]["kind:html"] == 3 and ex["counters"]["kind:pdf"] == 2
     wr = result["shards"]["stats"]["write_interleaved"]
-    assert wr["in"] == 4 and wr["out"] == 3 and wr["dropped"] == {"routed:pdf": 1}
+    assert wr["in"] == 5 and wr["out"] == 3 and wr["dropped"] == {"routed:pdf": 2}
 
     folder = tmp_path / "out" / "shards" / "interleaved"
     samples = list(wds.WebDataset(str(folder / "shard-000000.tar"), shardshuffle=False))
@@ -156,7 +156,7 @@ def test_spark_engine_matches_local_engine_byte_for_byte(tmp_path, demo_inputs):
     from pipeline.config import SparkConfig
 
     df = get_spark(SparkConfig(master="local[2]")).read.parquet(str(spark / "pages"))
-    assert df.count() == 12 and df.filter("kind = 'pdf'").count() == 3
+    assert df.count() == 15 and df.filter("kind = 'pdf'").count() == 6
 
 
 def test_resume_onto_a_changed_input_list_starts_over(tmp_path, demo_inputs):
@@ -169,5 +169,5 @@ def test_resume_onto_a_changed_input_list_starts_over(tmp_path, demo_inputs):
     (demo_inputs / "a.warc.gz").rename(demo_inputs / "d.warc.gz")  # the glob now resolves differently
     manifest = run_extract(config)
     assert [p["uri"].rsplit("/", 1)[1] for p in manifest["parts"]] == ["b.warc.gz", "c.warc.gz", "d.warc.gz"]
-    assert all(p["rows"] == 4 for p in manifest["parts"])
+    assert all(p["rows"] == 5 for p in manifest["parts"])
     assert len(list((out / "pages").glob("part-*.parquet"))) == 3

@@ -3,11 +3,14 @@
 import io
 import json
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas import SCHEMA_VERSION, Document, ImageNode, TextNode, document_id
 from schemas.arrow import DOCUMENT_SCHEMA, documents_to_table, spark_schema_ddl, table_to_documents
-from schemas.samples import document_from_sample, interleaved_json, interleaved_json_bytes
+from schemas.samples import document_from_sample, dump_ocr_lines, interleaved_json, interleaved_json_bytes
+
+OCR_LINES = [{"text": "SALE 50%", "score": 0.9731, "box": [[4.0, 5.0], [90.0, 5.0], [90.0, 30.0], [4.0, 30.0]]}]
 
 
 def make_doc() -> Document:
@@ -16,10 +19,11 @@ def make_doc() -> Document:
         url="https://example.com/a",
         nodes=[
             TextNode("Title of the page", kind="heading"),
-            TextNode("第一段文字。First paragraph."),
+            TextNode("第一段文字。First paragraph.", language="zh"),
             ImageNode(url="https://example.com/a.jpg", alt="an apple", caption="Fig. 1",
                       width=640, height=None, image=b"\xff\xd8jpeg", image_mime="image/jpeg",
-                      image_source="warc"),
+                      image_source="warc", status="ok", ocr_text="SALE 50%", ocr_score=0.9731,
+                      ocr_lines=dump_ocr_lines(OCR_LINES)),
             TextNode("- item one\n- item two", kind="list"),
             ImageNode(url="https://example.com/b.png"),
         ],
@@ -64,8 +68,28 @@ def test_json_sample_round_trip():
     images = [n for n in sample["nodes"] if n["type"] == "image"]
     assert [(n["image_index"], n["position"], n["file"]) for n in images] == [(0, 2, "0.jpg"), (1, 4, None)]
     assert "image" not in images[0] and "source" not in sample
+    assert images[0]["ocr"] == {"text": "SALE 50%", "score": 0.9731, "lines": OCR_LINES} and images[1]["ocr"] is None
+    texts = [n for n in sample["nodes"] if n["type"] == "text"]
+    assert [n["language"] for n in texts] == [None, "zh", None]
     back = document_from_sample(sample, {"0.jpg": doc.image_nodes[0].image})
     assert back == doc
+
+
+def test_pages_written_before_ocr_fields_still_load(tmp_path):
+    """A pages part from schema 1.3 (node struct without ocr_*) reads as before, ocr None."""
+    from pipeline.pages import read_pages
+    from schemas.arrow import NODE_TYPE
+
+    old_node = pa.struct([f for f in NODE_TYPE if not f.name.startswith("ocr_")])
+    old_schema = DOCUMENT_SCHEMA.set(DOCUMENT_SCHEMA.get_field_index("nodes"), pa.field("nodes", pa.list_(old_node)))
+    rows = documents_to_table([make_doc()]).to_pylist()
+    for row in rows:
+        row["nodes"] = [{k: v for k, v in n.items() if not k.startswith("ocr_")} for n in row["nodes"]]
+    pq.write_table(pa.Table.from_pylist(rows, schema=old_schema), tmp_path / "part-00000.parquet")
+    (doc,) = read_pages(tmp_path / "part-00000.parquet")
+    expected = make_doc()
+    expected.image_nodes[0].ocr_text = expected.image_nodes[0].ocr_score = expected.image_nodes[0].ocr_lines = None
+    assert doc == expected
 
 
 def test_json_is_deterministic_and_unicode():

@@ -1,0 +1,1 @@
+"""OCR: rendered training images of corpus text and PDF pages, read back by rapidocr."""
