@@ -151,6 +151,50 @@ class LoadedClip:
 
         return self._encode(texts, batch_size, batch, self.model.encode_text)
 
+    # -- captions (CoCa) ----------------------------------------------------------------------
+    @property
+    def can_caption(self) -> bool:
+        """Whether the model has a text decoder (open_clip's CoCa family)."""
+        return callable(getattr(self.model, "generate", None))
+
+    def caption_pixels(self, pixels: Sequence[Any], batch_size: int = DEFAULT_BATCH_SIZE,
+                       max_tokens: int = 30, generation: str = "beam_search") -> list[str]:
+        """Preprocessed tensors (C, H, W) → one generated caption each (CoCa ``generate``).
+
+        Beam search is deterministic; ``top_k`` / ``top_p`` sample, so they run under a fixed
+        seed. Passes are padded to ``batch_size`` like the encoders, so a caption does not
+        depend on what else is in its batch. Needs ``transformers`` (extra ``clip``).
+        """
+        import torch
+
+        if not self.can_caption:
+            raise ValueError(f"model {self.spec.model!r} cannot caption: use a CoCa model (e.g. interleaf-coca-tiny)")
+        if generation not in ("beam_search", "top_k", "top_p"):
+            raise ValueError(f"generation must be beam_search, top_k or top_p, not {generation!r}")
+        captions: list[str] = []
+        for start in range(0, len(pixels), batch_size):
+            rows = pixels[start:start + batch_size]
+            x = torch.zeros((batch_size, *self._image_shape), dtype=torch.float32)
+            for i, row in enumerate(rows):
+                x[i] = row
+            with torch.random.fork_rng(devices=[]), torch.inference_mode(), self._autocast():
+                torch.manual_seed(INIT_SEED)
+                tokens = self.model.generate(x.to(self.device), seq_len=max(max_tokens, 6),
+                                             generation_type=generation)
+            captions.extend(self.decode(ids) for ids in tokens[: len(rows)].tolist())
+        return captions
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Token ids → text, without the start / end / padding tokens."""
+        from open_clip.tokenizer import SimpleTokenizer
+
+        if isinstance(self.tokenizer, SimpleTokenizer):
+            text = self.tokenizer.decode([i for i in ids if i != 0])
+            text = text.split("<end_of_text>")[0].replace("<start_of_text>", "")
+        else:  # HFTokenizer
+            text = self.tokenizer.tokenizer.decode(ids, skip_special_tokens=True)
+        return " ".join(text.split())
+
     # -- shared -----------------------------------------------------------------------------
     def _encode(self, items: Sequence[Any], batch_size: int, make_batch: Callable[[Sequence[Any]], Any],
                 encode: Callable[[Any], Any]) -> np.ndarray:
