@@ -13,6 +13,8 @@
     interleaf train-quality --good F --bad F -o MODEL  a fastText quality classifier (filters.classifiers)
     interleaf show-config [--config F] [--set a.b=c]   the resolved config as YAML
     interleaf demo [--output DIR]                      build a sample WARC and run on it
+    interleaf index --output DIR --checkpoint F --model M   embed shards → DIR/index/ (search index)
+    interleaf serve --checkpoint F --model M [--index D]    HTTP API: embed, score, caption, search
 
 Options common to jobs: --config FILE, --set a.b=c (repeatable), --master URL,
 --conf key=value (Spark conf, repeatable), --engine spark|local, --force.
@@ -215,6 +217,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_job("run")(args)
 
 
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """The model behind interleaf index / serve (pipeline/serve/loading.py)."""
+    p.add_argument("--checkpoint", help="open_clip(_train) checkpoint file (.pt)")
+    p.add_argument("--model", required=True, help="open_clip model name, e.g. interleaf-coca-tiny, ViT-B-32")
+    p.add_argument("--model-config", help="JSON config file of a model open_clip does not know")
+    p.add_argument("--random-weights", action="store_true",
+                   help="no checkpoint: seeded random weights (smoke tests; results are meaningless)")
+    p.add_argument("--device", default="auto", help="auto (GPU when present), cpu, cuda, cuda:N")
+
+
+def _model_source(args: argparse.Namespace) -> Any:
+    from pipeline.serve.loading import ModelSource
+
+    return ModelSource(model=args.model, checkpoint=args.checkpoint, model_config=args.model_config,
+                       random_weights=args.random_weights, device=args.device)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from pipeline.serve.index import IndexRequest, build_index
+
+    manifest = build_index(IndexRequest(output=args.output, source=args.source, batch_size=args.batch_size,
+                                        force=args.force), _model_source(args))
+    print(json.dumps(manifest, indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipeline.serve.app import ServeSettings
+    from pipeline.serve.server import ServeOptions, serve
+
+    settings = ServeSettings(max_image_bytes=args.max_image_bytes, max_files=args.max_files,
+                             max_batch=args.max_batch, batch_wait_ms=args.batch_wait_ms,
+                             caption_batch=args.caption_batch)
+    serve(ServeOptions(model=_model_source(args), settings=settings, index=args.index, host=args.host,
+                       port=args.port))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interleaf", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -275,6 +315,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="build a sample WARC with our own pages and images, run on it")
     _add_job_options(p, needs_input=False)
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("index", help="embed the images and texts of finished shards → OUT/index/ (for serve --index)")
+    p.add_argument("--output", "-o", required=True, help="run output root: reads shards/<source>/, writes index/")
+    p.add_argument("--source", choices=["pairs", "interleaved"], default="pairs", help="which shards to index")
+    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (match serve --max-batch "
+                                                              "for bit-identical query embeddings)")
+    p.add_argument("--force", action="store_true", help="rebuild a finished index")
+    _add_model_options(p)
+    p.set_defaults(func=cmd_index)
+    p = sub.add_parser("serve", help="HTTP API over a trained model: embed, score, caption (CoCa), search an index")
+    _add_model_options(p)
+    p.add_argument("--index", help="an index folder (OUT/index, or OUT) built by interleaf index, for /search")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--max-image-bytes", type=int, default=10 << 20, help="per uploaded image (413 above)")
+    p.add_argument("--max-files", type=int, default=16, help="images per /embed/image request")
+    p.add_argument("--max-batch", type=int, default=64, help="items per model call (every pass is padded to it)")
+    p.add_argument("--batch-wait-ms", type=float, default=5.0,
+                   help="how long the first request of a batch waits for others")
+    p.add_argument("--caption-batch", type=int, default=4, help="images per caption call (beam search is slow)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
