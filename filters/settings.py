@@ -111,6 +111,11 @@ class SelectConfig:
     # ViT-L/14), a pair is written if it scores at least pair_min_clip_score (LAION-400M: 0.28).
     min_clip_score: float = 0.15
     pair_min_clip_score: float = 0.28
+    # The txt member of a pair: "web" (the best web text, always) or "best": the synthetic
+    # caption (clip.capfilt) when the web text scores below pair_min_clip_score and the
+    # caption scores higher than it (or the image has no web text); either way the pair is
+    # written only if the chosen text scores at least pair_min_clip_score.
+    pair_text: str = "web"
     # Interleaved set: images with bytes per document.
     min_images: int = 1
     max_images: int = 30

@@ -108,6 +108,20 @@ class DedupConfig:
 
 
 @dataclass
+class CapfiltConfig:
+    # BLIP's CapFilt (caption, then filter), run by the scoring job with a CoCa model: images
+    # whose best web text scores below ``threshold`` (and images with no candidate text at
+    # all) get a generated caption, scored against the image like any candidate and stored
+    # beside the web text (scores/ synthetic_caption*, never replacing it). Pair shards choose
+    # between the two with select.pair_text.
+    enabled: bool = False
+    threshold: float = 0.28  # best web-text score below which an image is captioned (= pair_min_clip_score)
+    max_tokens: int = 30  # generated tokens per caption (at least 6: open_clip's minimum length is 5)
+    generation: str = "beam_search"  # beam_search (deterministic), top_k or top_p (seeded sampling)
+    batch_size: int | None = None  # images per generate pass; None: clip.batch_size
+
+
+@dataclass
 class ClipConfig:
     enabled: bool = False  # run the scoring job in `interleaf run`
     model: str = "ViT-B-32"  # an open_clip model name (or one registered from model_config)
@@ -121,6 +135,7 @@ class ClipConfig:
     max_candidates: int = 8
     max_text_chars: int = 1000  # candidates are cut here before tokenising (then to context)
     images_per_task: int = 20000
+    capfilt: CapfiltConfig = field(default_factory=CapfiltConfig)
 
 
 @dataclass
@@ -392,6 +407,15 @@ def validate(config: Config) -> None:
         raise ConfigError(f"clip.device must be auto, cpu or cuda[:N], not {config.clip.device!r}")
     if config.clip.precision not in ("auto", "fp32", "bf16", "fp16"):
         raise ConfigError(f"clip.precision must be auto, fp32, bf16 or fp16, not {config.clip.precision!r}")
+    capfilt = config.clip.capfilt
+    if capfilt.generation not in ("beam_search", "top_k", "top_p"):
+        raise ConfigError(f"clip.capfilt.generation must be beam_search, top_k or top_p, not {capfilt.generation!r}")
+    if capfilt.max_tokens < 6:
+        raise ConfigError(f"clip.capfilt.max_tokens must be at least 6, not {capfilt.max_tokens}")
+    if capfilt.batch_size is not None and capfilt.batch_size < 1:
+        raise ConfigError(f"clip.capfilt.batch_size must be >= 1 (or null: clip.batch_size), not {capfilt.batch_size}")
+    if config.select.pair_text not in ("web", "best"):
+        raise ConfigError(f"select.pair_text must be web or best, not {config.select.pair_text!r}")
     if config.image_ocr.enabled and not config.images.enabled:
         raise ConfigError("image_ocr.enabled needs images.enabled: it reads the images/ table")
     if not 0.0 <= config.image_ocr.min_score <= 1.0:

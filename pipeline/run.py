@@ -170,9 +170,10 @@ def scores_dir(config: Config) -> Path:
 def run_score_clip(config: Config) -> dict[str, Any]:
     """Documents kept by dedup, with their images → ``scores/`` (open_clip, batched)."""
     try:
-        from pipeline.clip.job import run_score_tasks
+        from pipeline.clip.job import check_capfilt, run_score_tasks
     except ImportError as e:  # torch / open_clip are an extra: a clear message, not a traceback
         raise ConfigError(f"CLIP scoring needs the clip extra (pip install 'interleaf[clip]'): {e}") from None
+    check_capfilt(config)
 
     pages = pages_dir(config)
     required = [(pages, "extract")] + ([(images_dir(config), "fetch-images")] if config.images.enabled else []) \

@@ -4,7 +4,9 @@
 ``0.jpg``, ``1.jpg``, ... = the images in node order. An image node names its file in
 ``"file"`` (null when the image bytes are not in the shard) and its ``image_index``, and
 carries ``"ocr"``: ``{"text", "score", "lines": [{"text", "score", "box"}]}`` when OCR read
-text in it, else null (always present, so every image node has the same keys). A text node
+text in it, else null (always present, so every image node has the same keys), and
+``"synthetic_caption"`` / ``"synthetic_caption_score"``: the caption the scoring job's CoCa
+model generated when the web text scored low (``clip.capfilt``), else null. A text node
 carries its paragraph ``"language"`` (null when not identified).
 """
 
@@ -19,7 +21,7 @@ from schemas.document import SCHEMA_VERSION, Document, ImageNode, TextNode
 # Image nodes carry these in JSON; the bytes live in their own tar member.
 _IMAGE_JSON_FIELDS = ("url", "alt", "caption", "width", "height", "position", "image_mime", "image_source",
                       "status", "reason", "clip_score", "clip_text", "clip_source", "matched_text_index",
-                      "matched_sim")
+                      "matched_sim", "synthetic_caption", "synthetic_caption_score")
 # The ImageNode fields behind the "ocr" object.
 _OCR_FIELDS = ("ocr_text", "ocr_score", "ocr_lines")
 # Document fields not copied into the sample JSON (bytes, or the nodes written separately).

@@ -11,13 +11,17 @@ from typing import Any
 import pyarrow.dataset as ds
 
 from schemas import Document, ImageNode
+from schemas.arrow import SCORES_SCHEMA
 
 SCORE_COLUMNS = ["doc_id", "image_index", "status", "best_score", "best_text", "best_source",
-                 "matched_text_index", "matched_sim"]
+                 "matched_text_index", "matched_sim", "synthetic_caption", "synthetic_caption_score"]
 
 
 def attach_scores(doc: Document, rows: Iterable[dict[str, Any]]) -> None:
-    """Set the CLIP fields of ``doc``'s image nodes from its score rows (by image index)."""
+    """Set the CLIP fields of ``doc``'s image nodes from its score rows (by image index).
+
+    The synthetic caption (clip.capfilt) is set whatever the row's status: an image with no
+    web text is ``skipped`` / ``no_text`` yet may have one."""
     by_index = {r["image_index"]: r for r in rows}
     for index, node in enumerate(doc.image_nodes):
         row = by_index.get(index)
@@ -26,12 +30,16 @@ def attach_scores(doc: Document, rows: Iterable[dict[str, Any]]) -> None:
         if row["status"] == "ok":
             node.clip_score, node.clip_text, node.clip_source = row["best_score"], row["best_text"], row["best_source"]
         node.matched_text_index, node.matched_sim = row["matched_text_index"], row["matched_sim"]
+        node.synthetic_caption = row.get("synthetic_caption")
+        node.synthetic_caption_score = row.get("synthetic_caption_score")
 
 
 def load_scores(folder: str | Path) -> dict[str, list[dict[str, Any]]]:
     """doc_id → its score rows (the local engine's lookup; Spark joins instead)."""
     parts = sorted(str(p) for p in Path(folder).glob("part-*.parquet"))
-    table = ds.dataset(parts, format="parquet").to_table(columns=SCORE_COLUMNS) if parts else None
+    # The schema: parts written before a column was added read it as null.
+    table = ds.dataset(parts, format="parquet", schema=SCORES_SCHEMA).to_table(columns=SCORE_COLUMNS) \
+        if parts else None
     out: dict[str, list[dict[str, Any]]] = {}
     for row in table.to_pylist() if table is not None else []:
         out.setdefault(row["doc_id"], []).append(row)

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from pipeline.clip.model import ClipSpec, load_clip
 from pipeline.clip.score import score_documents
-from pipeline.config import Config
+from pipeline.config import Config, ConfigError
 from pipeline.exclusions import Dropped
 from pipeline.outputs import atomic_write_json, read_json
 from pipeline.shards.interleaved import WriteTask
@@ -79,6 +79,18 @@ def score_task_docs(task: WriteTask, docs: Iterable[Document | Dropped], config:
               "stats": {STAGE: stats.to_dict()}}
     atomic_write_json(done, result)
     return result
+
+
+def check_capfilt(config: Config) -> None:
+    """At job start, on the driver: clip.capfilt needs a model that can caption. Read from the
+    model's config, no weights loaded; models whose config is not readable here (hf-hub:)
+    are checked when a task loads them (``score_documents`` raises the same message)."""
+    from pipeline.clip.model import config_can_caption
+
+    if config.clip.capfilt.enabled and config_can_caption(ClipSpec.from_config(config.clip)) is False:
+        raise ConfigError(f"clip.capfilt.enabled needs a model that can caption, and {config.clip.model!r} "
+                          "cannot (no text decoder): use a CoCa model, e.g. interleaf-coca-tiny, or set "
+                          "clip.capfilt.enabled=false")
 
 
 def _task_device(device: str) -> str:

@@ -161,9 +161,13 @@ class LoadedClip:
                        max_tokens: int = 30, generation: str = "beam_search") -> list[str]:
         """Preprocessed tensors (C, H, W) → one generated caption each (CoCa ``generate``).
 
-        Beam search is deterministic; ``top_k`` / ``top_p`` sample, so they run under a fixed
-        seed. Passes are padded to ``batch_size`` like the encoders, so a caption does not
-        depend on what else is in its batch. Needs ``transformers`` (extra ``clip``).
+        Beam search is deterministic, and its passes are padded to ``batch_size`` like the
+        encoders, so a caption does not depend on what else is in its batch. ``top_k`` /
+        ``top_p`` sample under a fixed seed; ``torch.multinomial`` draws the rows of a batch
+        from one generator in turn, so a sampled caption would depend on its row (measured:
+        shifting images by 4 rows changed their captions). Sampling therefore runs one image
+        per pass (``batch_size`` is ignored), each from the same seed: a caption depends on
+        its image only. Needs ``transformers`` (extra ``clip``).
         """
         import torch
 
@@ -171,6 +175,10 @@ class LoadedClip:
             raise ValueError(f"model {self.spec.model!r} cannot caption: use a CoCa model (e.g. interleaf-coca-tiny)")
         if generation not in ("beam_search", "top_k", "top_p"):
             raise ValueError(f"generation must be beam_search, top_k or top_p, not {generation!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+        if generation != "beam_search":
+            batch_size = 1
         captions: list[str] = []
         for start in range(0, len(pixels), batch_size):
             rows = pixels[start:start + batch_size]
@@ -262,6 +270,22 @@ def register_configs(model_config: str | None = None) -> None:
         if str(path) not in _REGISTERED:
             open_clip.add_model_config(path)
             _REGISTERED.add(str(path))
+
+
+def config_can_caption(spec: ClipSpec) -> bool | None:
+    """Whether ``spec``'s model has a text decoder, read from its open_clip config (no weights
+    loaded): True for the CoCa family (a ``multimodal_cfg``), False for CLIP models, None when
+    the config cannot be read here (``hf-hub:`` models, unknown names: the load decides)."""
+    import open_clip
+
+    if spec.model.startswith("hf-hub:"):
+        return None
+    try:
+        register_configs(spec.model_config)
+        cfg = open_clip.get_model_config(spec.model)
+    except (OSError, ValueError):
+        return None
+    return None if cfg is None else "multimodal_cfg" in cfg
 
 
 def load_clip(spec: ClipSpec) -> LoadedClip:

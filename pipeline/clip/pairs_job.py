@@ -4,7 +4,10 @@ Same tasks as the interleaved write stage. Score rows come from the score parts 
 a task's pages parts (bounded by the task's size); documents come, as for the interleaved
 shards, from the local engine's lookup tables or from the Spark join of pages and images.
 Pairs are written for every HTML document dedup kept; the text filters select the
-interleaved set, the CLIP threshold (``select.pair_min_clip_score``) selects pairs.
+interleaved set, the CLIP threshold (``select.pair_min_clip_score``) selects pairs, and
+``select.pair_text`` which text a pair's txt holds (the web text, or with ``best`` the
+synthetic caption of clip.capfilt when it beats a web text below the threshold: see
+``pipeline/shards/pairs.py``).
 """
 
 from __future__ import annotations

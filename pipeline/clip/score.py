@@ -19,6 +19,21 @@ time; when a batch is done, the documents whose images are all encoded have thei
 encoded together (each distinct string once) and their rows are yielded. At most about two
 batches' worth of documents wait (a partial batch is flushed early otherwise); flushing early
 changes nothing because every forward pass is padded to ``batch_size`` (see model.py).
+
+Caption and filter (``clip.capfilt``, BLIP's CapFilt; needs a CoCa model): once a document is
+scored, its images whose best web text scores below ``capfilt.threshold``, and its decodable
+images with no candidate text at all (rows still ``skipped`` / ``no_text``), keep their
+preprocessed pixels (nothing is decoded twice) and queue for ``LoadedClip.caption_pixels``,
+``capfilt.batch_size`` images per pass across documents (padded, as above). Each caption is
+encoded like a candidate text and scored against its image's embedding:
+``synthetic_caption`` / ``synthetic_caption_score``. No web-text field (candidates, best text
+and score, placement) changes, and an image's placement never involves captions. A
+document's rows are yielded when its captions are done. Counters, per image row:
+``capfilt:below_threshold`` / ``capfilt:no_text`` (captioned, by why) and
+``capfilt:above_threshold`` / ``capfilt:no_image`` / ``capfilt:undecodable_image`` (not),
+which add up to the rows; of the captioned, ``capfilt:captioned`` (a non-empty caption) or
+``capfilt:empty_caption`` (the decoder produced no text: stored as null), and
+``capfilt:synthetic_better`` when the caption outscores the best web text.
 """
 
 from __future__ import annotations
@@ -35,7 +50,7 @@ import numpy as np
 
 from pipeline.clip.model import LoadedClip
 from pipeline.clip.placement import assign
-from pipeline.config import ClipConfig
+from pipeline.config import CapfiltConfig, ClipConfig
 from pipeline.stats import StageStats
 from schemas import Document, DocumentKind
 from schemas.document import ImageNode, TextNode
@@ -139,8 +154,8 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Any:
 @dataclass
 class _Image:
     row: dict[str, Any]
-    pixels: Any  # preprocessed tensor; dropped once encoded
-    cands: list[Candidate]
+    pixels: Any  # preprocessed tensor; dropped once encoded (with capfilt: once captioned or not needed)
+    cands: list[Candidate]  # empty: no candidate text (encoded only to score a caption)
     owner: _Doc | None = None
     embedding: np.ndarray | None = None
 
@@ -151,17 +166,24 @@ class _Doc:
     images: list[_Image]
     texts: list[tuple[int, str]]  # (index in doc.text_nodes, cleaned text) of non-empty text nodes
     done: int = 0  # images encoded so far (they are encoded in order)
+    captions: int = 0  # captions queued and not generated yet (capfilt)
 
     @property
     def ready(self) -> bool:
         return self.done == len(self.images)
 
     @cached_property
+    def scored(self) -> list[_Image]:
+        """The images with candidate texts: scored and placed (the others only get captions)."""
+        return [item for item in self.images if item.cands]
+
+    @cached_property
     def all_texts(self) -> list[str]:
-        """Distinct texts to embed: candidates and (for placement) text nodes; none without images."""
-        if not self.images:
+        """Distinct texts to embed: candidates and (for placement) text nodes; none without
+        scored images."""
+        if not self.scored:
             return []
-        return list(dict.fromkeys([c.text for item in self.images for c in item.cands]
+        return list(dict.fromkeys([c.text for item in self.scored for c in item.cands]
                                   + [text for _, text in self.texts]))
 
 
@@ -178,6 +200,14 @@ class _State:
     queued: set = field(default_factory=set)
     text_embeddings: dict = field(default_factory=dict)  # text → embedding (waiting documents')
     texts_queued_for: int = 0  # documents (from the front of ``waiting``) whose texts are queued
+    # Caption and filter (None when clip.capfilt is off).
+    capfilt: CapfiltConfig | None = None
+    captioning: deque = field(default_factory=deque)  # scored _Doc waiting for captions, in order
+    caption_queue: list = field(default_factory=list)  # _Image to caption, in input order
+
+    @property
+    def caption_batch(self) -> int:
+        return (self.capfilt.batch_size if self.capfilt is not None else None) or self.config.batch_size
 
 
 def score_documents(clip: LoadedClip, docs: Iterable[Document], config: ClipConfig,
@@ -185,11 +215,20 @@ def score_documents(clip: LoadedClip, docs: Iterable[Document], config: ClipConf
     """SCORES_SCHEMA rows (dicts) for every image node of every HTML document, in order.
 
     ``stats``: in = out = image rows; counters ``scored``, ``skipped:<reason>``,
-    ``candidates`` (texts scored), ``placement_unmatched`` and the candidate counters.
+    ``candidates`` (texts scored), ``placement_unmatched``, the candidate counters and, with
+    ``config.capfilt.enabled``, the ``capfilt:*`` counters (module docstring).
     """
     if config.batch_size < 1:
         raise ValueError(f"clip.batch_size must be >= 1, not {config.batch_size}")
-    state = _State(clip, config, stats)
+    capfilt = getattr(config, "capfilt", None)
+    capfilt = capfilt if capfilt is not None and capfilt.enabled else None
+    if capfilt is not None and not clip.can_caption:
+        raise ValueError(f"clip.capfilt.enabled needs a model that can caption, and {clip.spec.model!r} "
+                         "cannot (no text decoder): use a CoCa model, e.g. interleaf-coca-tiny, or set "
+                         "clip.capfilt.enabled=false")
+    state = _State(clip, config, stats, capfilt=capfilt)
+    if state.caption_batch < 1:
+        raise ValueError(f"clip.capfilt.batch_size must be >= 1, not {state.caption_batch}")
     max_waiting = 2 * config.batch_size
     for doc in docs:
         if doc.kind != DocumentKind.HTML.value:
@@ -206,6 +245,9 @@ def score_documents(clip: LoadedClip, docs: Iterable[Document], config: ClipConf
     while state.queue:
         _encode_batch(state)
     yield from _finish_ready(state, final=True)
+    while state.caption_queue:
+        _caption_batch(state)
+    yield from _captioned(state)
 
 
 def _prepare(doc: Document, state: _State) -> _Doc:
@@ -230,6 +272,7 @@ def _prepare(doc: Document, state: _State) -> _Doc:
         rows.append(row)
         if node.image is None or node.status not in (None, "ok"):
             _skip(row, "no_image", stats)
+            _capfilt_count(state, "no_image")
             continue
         image = decode_image(node.image, getattr(config, "max_pixels", MAX_PIXELS))
         pixels = None
@@ -240,12 +283,14 @@ def _prepare(doc: Document, state: _State) -> _Doc:
                 pixels = None
         if pixels is None:
             _skip(row, "undecodable_image", stats)
+            _capfilt_count(state, "undecodable_image")
             continue
         cands = candidates(doc, i, config.text_window, config.max_candidates, config.max_text_chars, stats)
         if not cands:
             _skip(row, "no_text", stats)
-            continue
-        images.append(_Image(row, pixels, cands))
+            if state.capfilt is None:
+                continue
+        images.append(_Image(row, pixels, cands))  # with capfilt, no_text images too: captioned
     work = _Doc(rows, images, texts)
     for item in images:
         item.owner = work
@@ -258,6 +303,7 @@ def _empty_row(doc_id: str, image_index: int, node_index: int, url: str | None, 
         "status": "ok", "reason": None, "candidate_sources": None, "candidate_node_indexes": None,
         "candidate_scores": None, "best_source": None, "best_text": None, "best_score": None,
         "matched_text_index": None, "matched_sim": None, "model": model,
+        "synthetic_caption": None, "synthetic_caption_score": None,
     }
 
 
@@ -274,7 +320,8 @@ def _encode_batch(state: _State) -> None:
     embeddings = state.clip.encode_pixels([item.pixels for item in batch], size)
     for item, embedding in zip(batch, embeddings):
         item.embedding = embedding
-        item.pixels = None
+        if state.capfilt is None:
+            item.pixels = None  # with capfilt, kept until the scores say whether to caption
         item.owner.done += 1
 
 
@@ -303,13 +350,16 @@ def _finish_ready(state: _State, final: bool = False) -> Iterator[dict[str, Any]
     while state.texts_queued_for and all(t in state.text_embeddings for t in waiting[0].all_texts):
         work = waiting.popleft()
         state.texts_queued_for -= 1
-        if work.images:
+        if work.scored:
             texts = work.all_texts
             index = {text: i for i, text in enumerate(texts)}
             _score_document(work, index, np.stack([state.text_embeddings[t] for t in texts]), state.stats)
-        state.stats.n_out += len(work.rows)
         yielded = True
-        yield from work.rows
+        if state.capfilt is None:
+            state.stats.n_out += len(work.rows)
+            yield from work.rows
+        else:
+            yield from _queue_captions(work, state)
     if yielded:  # forget embeddings no waiting document needs: memory stays bounded
         needed = {t for work in waiting for t in work.all_texts}
         state.text_embeddings = {t: e for t, e in state.text_embeddings.items() if t in needed}
@@ -325,10 +375,10 @@ def _score_document(work: _Doc, index: dict[str, int], embeddings: np.ndarray, s
     # The document's own distinct texts in first-appearance order, so its matrix is the same
     # whatever other documents were encoded with it.
     column: dict[str, int] = {}
-    for text in [c.text for item in work.images for c in item.cands] + [text for _, text in work.texts]:
+    for text in [c.text for item in work.scored for c in item.cands] + [text for _, text in work.texts]:
         column.setdefault(text, len(column))
-    sim = _cosine(np.stack([item.embedding for item in work.images]), embeddings[[index[t] for t in column]])
-    for r, item in enumerate(work.images):
+    sim = _cosine(np.stack([item.embedding for item in work.scored]), embeddings[[index[t] for t in column]])
+    for r, item in enumerate(work.scored):
         scores = [float(sim[r, column[c.text]]) for c in item.cands]
         best = int(np.argmax(np.asarray(scores, dtype=np.float32)))
         item.row.update(
@@ -345,9 +395,70 @@ def _score_document(work: _Doc, index: dict[str, int], embeddings: np.ndarray, s
         placement = sim[:, [column[text] for _, text in work.texts]]
         matched, values = assign(placement)
     else:
-        matched, values = [None] * len(work.images), [None] * len(work.images)
-    for item, m, v in zip(work.images, matched, values):
+        matched, values = [None] * len(work.scored), [None] * len(work.scored)
+    for item, m, v in zip(work.scored, matched, values):
         item.row["matched_text_index"] = work.texts[m][0] if m is not None else None
         item.row["matched_sim"] = v
         if m is None:
             stats.count("placement_unmatched")
+
+
+# -- caption and filter (clip.capfilt) -------------------------------------------------------------
+def _capfilt_count(state: _State, reason: str) -> None:
+    if state.capfilt is not None:
+        state.stats.count(f"capfilt:{reason}")
+
+
+def _queue_captions(work: _Doc, state: _State) -> Iterator[dict[str, Any]]:
+    """A scored document: queue its images that need a caption, run the full caption batches,
+    yield the rows of the leading documents whose captions are all done."""
+    threshold = state.capfilt.threshold
+    for item in work.images:
+        if not item.cands:
+            reason = "no_text"
+        elif item.row["best_score"] < threshold:
+            reason = "below_threshold"
+        else:
+            reason = "above_threshold"
+        _capfilt_count(state, reason)
+        if reason == "above_threshold":
+            item.pixels = None
+        else:
+            state.caption_queue.append(item)
+            work.captions += 1
+    state.captioning.append(work)
+    while len(state.caption_queue) >= state.caption_batch:
+        _caption_batch(state)
+    if state.caption_queue and len(state.captioning) > 2 * state.config.batch_size:
+        _caption_batch(state)  # a partial (padded) batch: bounds the documents held
+    yield from _captioned(state)
+
+
+def _caption_batch(state: _State) -> None:
+    """Caption the first ``caption_batch`` queued images (one padded generate pass) and
+    score each caption against its image, as a candidate text is scored."""
+    size, capfilt, stats = state.caption_batch, state.capfilt, state.stats
+    batch, state.caption_queue = state.caption_queue[:size], state.caption_queue[size:]
+    captions = state.clip.caption_pixels([item.pixels for item in batch], size, capfilt.max_tokens,
+                                         capfilt.generation)
+    texts = list(dict.fromkeys(c for c in captions if c))
+    embeddings = dict(zip(texts, state.clip.encode_texts(texts, state.config.batch_size))) if texts else {}
+    for item, caption in zip(batch, captions):
+        item.pixels = None
+        item.owner.captions -= 1
+        if not caption:
+            stats.count("capfilt:empty_caption")
+            continue
+        score = float(_cosine(item.embedding[None, :], embeddings[caption][None, :])[0, 0])
+        item.row["synthetic_caption"], item.row["synthetic_caption_score"] = caption, score
+        stats.count("capfilt:captioned")
+        best = item.row["best_score"]
+        if best is None or np.float32(score) > np.float32(best):
+            stats.count("capfilt:synthetic_better")
+
+
+def _captioned(state: _State) -> Iterator[dict[str, Any]]:
+    while state.captioning and state.captioning[0].captions == 0:
+        work = state.captioning.popleft()
+        state.stats.n_out += len(work.rows)
+        yield from work.rows

@@ -3,8 +3,16 @@
 One sample per image whose row in the scores/ table is ``ok`` with ``best_score`` at or
 above the threshold (``select.pair_min_clip_score``; 0.28 as LAION-400M used with ViT-B/32).
 Members: ``jpg`` (the image), ``txt`` (the best-scoring candidate text, UTF-8) and ``json``
-(provenance and every candidate's score). The folder trains as-is with
+(provenance, every candidate's score, the synthetic caption of clip.capfilt and its score,
+and ``txt_source``: which text the txt holds). The folder trains as-is with
 ``python -m open_clip_train.main --dataset-type webdataset``.
+
+Which text (``select.pair_text``, see ``choose_text``): ``web`` (default) always takes the
+best web text, as above. ``best`` applies BLIP's filter to both texts: the synthetic caption
+replaces the web text when the web text scores below the threshold and the caption scores
+higher (or the image has no web text at all), and the pair is written only if the chosen
+text scores at least the threshold. The web text is never rewritten: it stays in the scores/
+table, and the json names the source.
 
 Same pattern as ``interleaved.py``: each task writes under ``_tmp/task-NNNNN/`` and marks
 itself done; the driver renames shards in task order to contiguous ``shard-NNNNNN.tar``
@@ -75,8 +83,28 @@ def _score(value: Any) -> float | None:
     return None if value is None else round(float(value), 6)
 
 
+WEB, SYNTHETIC = "web", "synthetic"  # txt_source values
+
+
+def choose_text(row: Mapping[str, Any], threshold: float, pair_text: str = WEB
+                ) -> tuple[str | None, float | None, str]:
+    """(text, score, txt_source) of the pair's txt member (``select.pair_text``).
+
+    ``web``: the best web text of an ``ok`` row. ``best``: the synthetic caption instead
+    when the row has one with a score and either there is no web text (the row is not
+    ``ok``) or the web text scores below ``threshold`` and the caption scores higher. Ties
+    keep the web text. The caller applies the threshold to the returned score.
+    """
+    web = (row.get("best_text"), row.get("best_score")) if row.get("status") == "ok" else (None, None)
+    caption, caption_score = row.get("synthetic_caption"), row.get("synthetic_caption_score")
+    if pair_text == "best" and caption and caption_score is not None \
+            and (web[1] is None or (web[1] < threshold and caption_score > web[1])):
+        return caption, caption_score, SYNTHETIC
+    return web[0], web[1], WEB
+
+
 def pair_json(doc: Document, node: ImageNode, image_index: int, row: Mapping[str, Any],
-              size: tuple[int | None, int | None]) -> dict[str, Any]:
+              size: tuple[int | None, int | None], txt_source: str = WEB) -> dict[str, Any]:
     """The ``json`` member of a pair sample."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -93,6 +121,10 @@ def pair_json(doc: Document, node: ImageNode, image_index: int, row: Mapping[str
         "candidate_scores": [_score(s) for s in row.get("candidate_scores") or []],
         "model": row.get("model"),
         "ocr": ocr_json(node),  # the text OCR read in the image, or null
+        # clip.capfilt: the caption generated for the image and its score, or null.
+        "synthetic_caption": row.get("synthetic_caption"),
+        "synthetic_caption_score": _score(row.get("synthetic_caption_score")),
+        "txt_source": txt_source,  # "web" (best_source's text) or "synthetic" (the caption)
     }
 
 
@@ -117,33 +149,34 @@ def pair_files(doc: Document, image_index: int, node: ImageNode, row: Mapping[st
     """(tar members, "") for an image that becomes a pair, else (None, drop reason)."""
     if row is None:
         return None, "not_scored:no_score_row"
-    if row.get("status") != "ok":
+    text, score, source = choose_text(row, threshold, config.select.pair_text)
+    if row.get("status") != "ok" and source != SYNTHETIC:
         return None, f"not_scored:{row.get('reason') or row.get('status')}"
     if row.get("url") is not None and row["url"] != node.url:
         return None, "not_scored:url_mismatch"  # scored on another version of the page
-    score = row.get("best_score")
     if score is None or score < threshold:
         return None, BELOW_THRESHOLD
-    text = row.get("best_text") or ""
+    text = text or ""
     if not text.strip():
         return None, EMPTY_TEXT
     jpg, reason = _jpeg(node, config)
     if jpg is None:
         return None, reason or NO_BYTES
-    meta = pair_json(doc, node, image_index, row, _size(jpg))
+    meta = pair_json(doc, node, image_index, row, _size(jpg), source)
     # Member order is fixed (ShardWriter writes them as given): jpg, txt, json.
     return [("jpg", jpg), ("txt", text.encode("utf-8")), ("json", _json_bytes(meta))], ""
 
 
 def _sidecar_row(key: str, doc: Document, image_index: int, node: ImageNode, row: Mapping[str, Any],
-                 files: list[tuple[str, bytes]]) -> dict[str, Any]:
+                 files: list[tuple[str, bytes]], txt_source: str) -> dict[str, Any]:
     members = dict(files)
     return {
         "key": key,
         "doc_id": doc.doc_id,
         "image_index": image_index,
         "url": node.url,
-        "best_score": float(row["best_score"]),
+        "best_score": None if row.get("best_score") is None else float(row["best_score"]),
+        "txt_source": txt_source,
         "text_chars": len(members["txt"].decode("utf-8")),
         "sample_bytes": sample_tar_size(files),
         "jpg_sha256": hashlib.sha256(members["jpg"]).hexdigest(),
@@ -159,7 +192,9 @@ def write_pair_task(task: WriteTask, docs_with_scores: Iterable[tuple[Document, 
     ``out`` = pairs written, drops: ``score_below_threshold``, ``not_scored:<reason>``
     (``no_score_row`` when the document has no row for the image, ``url_mismatch`` when the
     row was scored on another version of the page), ``empty_text``,
-    ``no_image_bytes`` and the image conversion reasons (``image_corrupt``, ...).
+    ``no_image_bytes`` and the image conversion reasons (``image_corrupt``, ...); with
+    ``select.pair_text=best``, ``txt_source:synthetic`` counts the pairs whose txt is the
+    synthetic caption.
     A finished task (``_DONE.json``) is returned as it was, without reading its input.
     """
     if (finished := finished_task(task, out_dir)) is not None:
@@ -181,7 +216,10 @@ def write_pair_task(task: WriteTask, docs_with_scores: Iterable[tuple[Document, 
                 continue
             key = pair_key(doc.doc_id, image_index)
             shard = writer.write(key, files)
-            sidecars.setdefault(shard, []).append(_sidecar_row(key, doc, image_index, node, row, files))
+            txt_source = choose_text(row, threshold, config.select.pair_text)[2]
+            if txt_source != WEB:
+                stats.count(f"txt_source:{txt_source}")
+            sidecars.setdefault(shard, []).append(_sidecar_row(key, doc, image_index, node, row, files, txt_source))
             if row.get("model"):
                 models.add(row["model"])
             stats.n_out += 1
@@ -207,6 +245,7 @@ def finalize_pairs(out_dir: str | Path, results: list[dict[str, Any]], config: C
     manifest = finalize_shards(out, results, config, run_stats, {
         "layout": LAYOUT,
         "threshold": thresholds[0] if thresholds else None,
+        "pair_text": config.select.pair_text,
         "models": sorted({m for r in results for m in r.get("models", [])}),
         "sizes": SIZES,
     })

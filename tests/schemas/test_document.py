@@ -25,7 +25,8 @@ def make_doc() -> Document:
                       image_source="warc", status="ok", ocr_text="SALE 50%", ocr_score=0.9731,
                       ocr_lines=dump_ocr_lines(OCR_LINES)),
             TextNode("- item one\n- item two", kind="list"),
-            ImageNode(url="https://example.com/b.png"),
+            ImageNode(url="https://example.com/b.png", synthetic_caption="a red apple on a table",
+                      synthetic_caption_score=0.3125),
         ],
         title="Title", date="2024-05-01", warc_file="x.warc.gz", warc_record_id="<urn:uuid:1>",
         warc_offset=1234, fetch_date="2024-05-02T00:00:00Z", http_status=200,
@@ -69,6 +70,9 @@ def test_json_sample_round_trip():
     assert [(n["image_index"], n["position"], n["file"]) for n in images] == [(0, 2, "0.jpg"), (1, 4, None)]
     assert "image" not in images[0] and "source" not in sample
     assert images[0]["ocr"] == {"text": "SALE 50%", "score": 0.9731, "lines": OCR_LINES} and images[1]["ocr"] is None
+    # 1.5: every image node has the capfilt keys, null when the scoring job made no caption.
+    assert (images[0]["synthetic_caption"], images[0]["synthetic_caption_score"]) == (None, None)
+    assert (images[1]["synthetic_caption"], images[1]["synthetic_caption_score"]) == ("a red apple on a table", 0.3125)
     texts = [n for n in sample["nodes"] if n["type"] == "text"]
     assert [n["language"] for n in texts] == [None, "zh", None]
     back = document_from_sample(sample, {"0.jpg": doc.image_nodes[0].image})
@@ -76,19 +80,22 @@ def test_json_sample_round_trip():
 
 
 def test_pages_written_before_ocr_fields_still_load(tmp_path):
-    """A pages part from schema 1.3 (node struct without ocr_*) reads as before, ocr None."""
+    """A pages part from schema 1.3 (node struct without ocr_* and synthetic_caption*) reads as
+    before, those fields None."""
     from pipeline.pages import read_pages
     from schemas.arrow import NODE_TYPE
 
-    old_node = pa.struct([f for f in NODE_TYPE if not f.name.startswith("ocr_")])
+    newer = ("ocr_", "synthetic_caption")
+    old_node = pa.struct([f for f in NODE_TYPE if not f.name.startswith(newer)])
     old_schema = DOCUMENT_SCHEMA.set(DOCUMENT_SCHEMA.get_field_index("nodes"), pa.field("nodes", pa.list_(old_node)))
     rows = documents_to_table([make_doc()]).to_pylist()
     for row in rows:
-        row["nodes"] = [{k: v for k, v in n.items() if not k.startswith("ocr_")} for n in row["nodes"]]
+        row["nodes"] = [{k: v for k, v in n.items() if not k.startswith(newer)} for n in row["nodes"]]
     pq.write_table(pa.Table.from_pylist(rows, schema=old_schema), tmp_path / "part-00000.parquet")
     (doc,) = read_pages(tmp_path / "part-00000.parquet")
     expected = make_doc()
     expected.image_nodes[0].ocr_text = expected.image_nodes[0].ocr_score = expected.image_nodes[0].ocr_lines = None
+    expected.image_nodes[1].synthetic_caption = expected.image_nodes[1].synthetic_caption_score = None
     assert doc == expected
 
 

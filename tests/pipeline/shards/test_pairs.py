@@ -151,7 +151,7 @@ def test_pairs_read_back_with_webdataset(tmp_path, config):
         "image_url": "https://img.example.com/a0.jpg", "image_index": 0, "language": "en",
         "width": 96, "height": 80, "best_source": "alt", "best_score": 0.35,
         "candidate_sources": ["alt", "before:1"], "candidate_scores": [0.35, 0.3], "model": "tiny-test",
-        "ocr": None}
+        "ocr": None, "synthetic_caption": None, "synthetic_caption_score": None, "txt_source": "web"}
     assert blue["json"]["best_score"] == THRESHOLD  # the threshold itself is kept (≥)
     assert green["json"]["image_index"] == 3 and green["json"]["width"] == 120
 
