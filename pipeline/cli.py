@@ -15,6 +15,7 @@
     interleaf demo [--output DIR]                      build a sample WARC and run on it
     interleaf index --output DIR --checkpoint F --model M   embed shards → DIR/index/ (search index)
     interleaf serve --checkpoint F --model M [--index D]    HTTP API: embed, score, caption, search
+    interleaf train --output DIR [--preset tiny|base|large]  open_clip_train on shards/pairs/ → DIR/train/NAME/
 
 Options common to jobs: --config FILE, --set a.b=c (repeatable), --master URL,
 --conf key=value (Spark conf, repeatable), --engine spark|local, --force.
@@ -255,6 +256,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from pipeline.train import TrainError, TrainOptions, train
+
+    # Training takes minutes to days: show the trainer's progress without -v.
+    logging.getLogger("pipeline.train").setLevel(logging.INFO)
+    options = TrainOptions(
+        output=args.output, train_data=args.train_data, preset=args.preset, model=args.model,
+        model_config=args.model_config, name=args.name, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        wd=args.wd, warmup=args.warmup, precision=args.precision, workers=args.workers, device=args.device,
+        seed=args.seed, save_frequency=args.save_frequency, keep_checkpoints=args.keep_checkpoints,
+        log_every_n_steps=args.log_every_n_steps,
+        coca_contrastive_loss_weight=args.coca_contrastive_loss_weight,
+        coca_caption_loss_weight=args.coca_caption_loss_weight, samples_per_epoch=args.samples_per_epoch,
+        gpus=args.gpus, resume=args.resume, force=args.force, extra_args=tuple(args.extra))
+    try:
+        manifest = train(options)
+    except TrainError as e:
+        print(f"interleaf: train failed: {e}", file=sys.stderr)
+        return 1
+    state = "already finished (--force to retrain)" if manifest.get("skipped") else "finished"
+    print(f"train {manifest['name']}: {state}; {manifest['steps']} steps, loss {manifest['loss']['first']:.4f} → "
+          f"{manifest['loss']['last']:.4f}, {manifest['wall_seconds']:.0f} s")
+    print(f"checkpoint: {manifest['checkpoint']}")
+    print("score with: --set clip.enabled=true " + " ".join(f"--set {k}={v}" for k, v in manifest["load"].items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interleaf", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -335,6 +363,43 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how long the first request of a batch waits for others")
     p.add_argument("--caption-batch", type=int, default=4, help="images per caption call (beam search is slow)")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("train", help="train CLIP / CoCa with open_clip_train on shards/pairs/ → OUT/train/NAME/",
+                       description="Runs python -m open_clip_train.main (torchrun with --gpus N > 1). Options "
+                                   "left out take the preset's value. Arguments after -- go to open_clip_train.")
+    p.add_argument("--output", "-o", required=True, metavar="OUT", help="run output root: reads shards/pairs/, writes train/NAME/")
+    p.add_argument("--train-data", metavar="PATTERN",
+                   help="WebDataset shards to train on instead of OUT/shards/pairs/ (brace pattern; '::' joins)")
+    p.add_argument("--preset", default="tiny", metavar="tiny|base|large",
+                   help="tiny (bundled 6.8M CoCa, CPU, minutes; default), base (coca_ViT-B-32, GPU), "
+                        "large (coca_ViT-L-14, GPU)")
+    p.add_argument("--model", metavar="NAME", help="open_clip model name or bundled config instead of the preset's")
+    p.add_argument("--model-config", metavar="FILE", help="JSON model config (open_clip layout); named by its stem")
+    p.add_argument("--name", help="run name: OUT/train/NAME/ (default: the preset's name)")
+    p.add_argument("--epochs", type=int, metavar="N")
+    p.add_argument("--batch-size", type=int, metavar="N", help="per process (per GPU)")
+    p.add_argument("--lr", type=float, metavar="F", help="peak learning rate (cosine schedule)")
+    p.add_argument("--wd", type=float, metavar="F", help="weight decay")
+    p.add_argument("--warmup", type=int, metavar="N", help="warm-up steps")
+    p.add_argument("--precision", metavar="P", help="fp32, amp, amp_bf16, bf16, fp16, pure_bf16, pure_fp16")
+    p.add_argument("--workers", type=int, metavar="N", help="dataloader workers per process")
+    p.add_argument("--device", metavar="cpu|cuda", help="cpu or cuda")
+    p.add_argument("--gpus", type=int, default=1, metavar="N", help="processes (GPUs) on this node; > 1 runs under torchrun")
+    p.add_argument("--seed", type=int, default=0, metavar="N")
+    p.add_argument("--save-frequency", type=int, metavar="N", help="save a checkpoint every N epochs (the last one always)")
+    p.add_argument("--keep-checkpoints", metavar="all|last",
+                   help="keep every saved epoch, or only the last (tiny's default: 80 MB each)")
+    p.add_argument("--samples-per-epoch", type=int, metavar="N",
+                   help="sample shards with replacement, N samples per epoch (small data; decouples epochs "
+                        "from the data size)")
+    p.add_argument("--resume", metavar="PATH|latest",
+                   help="continue from a checkpoint file, or this run's latest one")
+    p.add_argument("--coca-contrastive-loss-weight", type=float, metavar="F", help="CoCa: weight of the contrastive loss (1)")
+    p.add_argument("--coca-caption-loss-weight", type=float, metavar="F", help="CoCa: weight of the caption loss (2)")
+    p.add_argument("--log-every-n-steps", type=int, metavar="N", help="loss.csv gets one row per logged step")
+    p.add_argument("--force", action="store_true", help="retrain a finished run (its folder is replaced)")
+    p.add_argument("extra", nargs="*", metavar="-- EXTRA",
+                   help="after --: more open_clip_train arguments (they override ours)")
+    p.set_defaults(func=cmd_train)
     return parser
 
 
