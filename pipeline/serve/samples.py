@@ -12,13 +12,13 @@ number of the index is reproducible from the shards alone.
 from __future__ import annotations
 
 import json
-import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.outputs import is_finished, read_json
+from pipeline.shards.tar import read_samples
 
 SOURCES = ("pairs", "interleaved")
 
@@ -51,28 +51,6 @@ def source_manifest(folder: Path) -> Path:
     return manifest
 
 
-def _samples(tar_path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
-    """(key, {ext: bytes}) per sample; members of a sample are adjacent (WebDataset rule)."""
-    key: str | None = None
-    members: dict[str, bytes] = {}
-    with tarfile.open(tar_path, "r:*") as tar:
-        for info in tar:
-            if not info.isfile():
-                continue
-            # WebDataset splits at the first dot of the base name: key, then extension.
-            base, _, ext = info.name.rpartition("/")[2].partition(".")
-            prefix = info.name.rpartition("/")[0]
-            name = f"{prefix}/{base}" if prefix else base
-            if name != key:
-                if key is not None:
-                    yield key, members
-                key, members = name, {}
-            f = tar.extractfile(info)
-            members[ext] = f.read() if f is not None else b""
-    if key is not None:
-        yield key, members
-
-
 def _pair_items(shard: str, key: str, members: dict[str, bytes]) -> Iterator[Item]:
     if "jpg" not in members:
         return
@@ -101,5 +79,5 @@ def iter_items(folder: Path, source: str) -> Iterator[Item]:
         path = folder / shard["name"]
         if not path.is_file():
             raise ValueError(f"{path} is listed in {folder / 'manifest.json'} but missing")
-        for key, members in _samples(path):
+        for key, members in read_samples(path):
             yield from make(shard["name"], key, members)

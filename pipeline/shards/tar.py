@@ -1,7 +1,8 @@
-"""Deterministic WebDataset tar writing, rotated by sample count and bytes.
+"""Deterministic WebDataset tar writing, rotated by sample count and bytes, and reading back.
 
 Same samples in the same order → byte-identical tars: fixed mtime, owner and mode, members
-of a sample in a fixed order, no PAX timestamps.
+of a sample in a fixed order, no PAX timestamps. ``read_samples`` streams a tar (any fsspec
+URL) sample by sample, as WebDataset groups members.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,34 @@ class ShardInfo:
     bytes: int = 0
     sha256: str = ""
     keys: list[str] = field(default_factory=list)
+
+
+def read_samples(url: str | Path) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """(key, {extension: bytes}) per sample of a tar, in tar order, one sample in memory.
+
+    WebDataset's rule: a sample's members are adjacent and share the name up to the first dot
+    of the base name (``doc.0.jpg`` → key ``doc``, extension ``0.jpg``). ``url`` is a path or
+    any fsspec URL; the tar is read as a stream (no seeks), so remote shards are not copied.
+    """
+    import fsspec
+
+    key: str | None = None
+    members: dict[str, bytes] = {}
+    with fsspec.open(str(url), "rb") as raw, tarfile.open(fileobj=raw, mode="r|*") as tar:
+        for info in tar:
+            if not info.isfile():
+                continue
+            prefix, _, base = info.name.rpartition("/")
+            stem, _, ext = base.partition(".")
+            name = f"{prefix}/{stem}" if prefix else stem
+            if name != key:
+                if key is not None:
+                    yield key, members
+                key, members = name, {}
+            f = tar.extractfile(info)
+            members[ext] = f.read() if f is not None else b""
+    if key is not None:
+        yield key, members
 
 
 def _member(name: str, data: bytes) -> tuple[tarfile.TarInfo, io.BytesIO]:
