@@ -15,6 +15,7 @@
     interleaf demo [--output DIR]                      build a sample WARC and run on it
     interleaf index --output DIR --checkpoint F --model M   embed shards → DIR/index/ (search index)
     interleaf serve --checkpoint F --model M [--index D]    HTTP API: embed, score, caption, search
+    interleaf export --output DIR --to URL [--format F]       selected shards → URL, manifest, card, verified
     interleaf train --output DIR [--preset tiny|base|large]  open_clip_train on shards/pairs/ → DIR/train/NAME/
 
 Options common to jobs: --config FILE, --set a.b=c (repeatable), --master URL,
@@ -256,6 +257,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipeline.export import ExportOptions, Selection, VerificationError, run_export, verify_export
+
+    try:
+        if args.verify:
+            report = verify_export(args.verify)
+            print(f"export {args.verify}: ok, {report['files']} files, {report['samples']} samples verified")
+            return 0
+        if not (args.output and args.to):
+            print("interleaf: export needs --output and --to (or --verify URL)", file=sys.stderr)
+            return 2
+        selection = Selection(
+            languages=tuple(x for x in (args.languages or "").split(",") if x), min_clip_score=args.min_clip_score,
+            min_image_side=args.min_image_side, min_images=args.min_images, max_images=args.max_images,
+            min_words=args.min_words, max_words=args.max_words, sample_rate=args.sample_rate, seed=args.seed,
+            max_samples=args.max_samples)
+        manifest = run_export(ExportOptions(output=args.output, dest=args.to, fmt=args.format, source=args.source,
+                                            selection=selection, samples_per_file=args.samples_per_file,
+                                            name=args.name, force=args.force))
+    except VerificationError as e:
+        print(f"interleaf: export verification failed: {e}", file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError, OutputExistsError) as e:
+        print(f"interleaf: export: {e}", file=sys.stderr)
+        return 2
+    c = manifest["counts"]
+    state = "already finished" if manifest.get("skipped") else "written and verified"
+    print(f"export {args.to}: {state}; {c['out']} of {c['in']} samples in {len(manifest['files'])} files "
+          f"({manifest['format']}), dropped {c['dropped'] or 'none'}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from pipeline.train import TrainError, TrainOptions, train
 
@@ -363,6 +396,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how long the first request of a batch waits for others")
     p.add_argument("--caption-batch", type=int, default=4, help="images per caption call (beam search is slow)")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("export", help="selected samples of finished shards → any fsspec URL, with manifest, "
+                                      "dataset card and verification")
+    p.add_argument("--output", "-o", metavar="OUT", help="run output root: reads OUT/shards/<source>/")
+    p.add_argument("--to", metavar="URL", help="destination folder: a path or fsspec URL (s3://bucket/slice)")
+    p.add_argument("--format", default="webdataset", choices=["webdataset", "parquet", "obelics", "mmc4"])
+    p.add_argument("--source", default="interleaved", choices=["interleaved", "pairs"])
+    p.add_argument("--languages", metavar="en,zh", help="keep these languages only")
+    p.add_argument("--min-clip-score", type=float, metavar="F", help="drop images (pairs) scoring below")
+    p.add_argument("--min-image-side", type=int, metavar="PX", help="drop images whose shorter side is smaller")
+    p.add_argument("--min-images", type=int, default=0, metavar="N", help="interleaved: documents with fewer "
+                                                                          "images left are dropped")
+    p.add_argument("--max-images", type=int, metavar="N")
+    p.add_argument("--min-words", type=int, default=0, metavar="N", help="interleaved: words (CJK characters)")
+    p.add_argument("--max-words", type=int, metavar="N")
+    p.add_argument("--sample-rate", type=float, default=1.0, metavar="F", help="keep this share, by a hash of the key")
+    p.add_argument("--seed", type=int, default=0, help="seed of --sample-rate")
+    p.add_argument("--max-samples", type=int, metavar="N", help="stop after N samples")
+    p.add_argument("--samples-per-file", type=int, default=1000, metavar="N")
+    p.add_argument("--name", help="dataset name in the card (default interleaf-SOURCE-FORMAT)")
+    p.add_argument("--force", action="store_true", help="replace what is at the destination")
+    p.add_argument("--verify", metavar="URL", help="only check a finished export against its manifest")
+    p.set_defaults(func=cmd_export)
     p = sub.add_parser("train", help="train CLIP / CoCa with open_clip_train on shards/pairs/ → OUT/train/NAME/",
                        description="Runs python -m open_clip_train.main (torchrun with --gpus N > 1). Options "
                                    "left out take the preset's value. Arguments after -- go to open_clip_train.")

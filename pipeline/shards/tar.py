@@ -54,7 +54,7 @@ def read_samples(url: str | Path) -> Iterator[tuple[str, dict[str, bytes]]]:
         yield key, members
 
 
-def _member(name: str, data: bytes) -> tuple[tarfile.TarInfo, io.BytesIO]:
+def tar_member(name: str, data: bytes) -> tuple[tarfile.TarInfo, io.BytesIO]:
     info = tarfile.TarInfo(name)
     info.size = len(data)
     info.mtime = 0
@@ -115,7 +115,7 @@ class ShardWriter:
             self._open()
             current = self.shards[-1]
         for suffix, data in files:
-            info, stream = _member(f"{key}.{suffix}", data)
+            info, stream = tar_member(f"{key}.{suffix}", data)
             self._tar.addfile(info, stream)
         current.samples += 1
         current.bytes += size  # running estimate; exact size set on close
