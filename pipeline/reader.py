@@ -7,12 +7,12 @@
 
 ``read_interleaved`` streams one shard at a time and one sample at a time (memory stays flat
 whatever the corpus size) from a local folder or any fsspec URL (``s3://...``), in manifest
-order, so the same shards give the same sequence. ``InterleavedDataset`` is the same stream
-as a ``torch.utils.data.IterableDataset`` with shards split over distributed ranks and
-DataLoader workers. ``to_obelics`` / ``to_mmc4`` give a document in those corpora's layouts,
-and ``FlamingoCollator`` builds OpenFlamingo-style batches (``<image>`` tokens where images
-were, ``<|endofchunk|>`` after the text that follows each image, an image tensor per row and
-the media token positions).
+order, so the same shards give the same sequence. ``InterleavedDataset`` (alias
+``InterleavedIterableDataset``) is the same stream as a ``torch.utils.data.IterableDataset``
+with shards split over distributed ranks and DataLoader workers. ``to_obelics`` / ``to_mmc4``
+give a document in those corpora's layouts, and ``FlamingoCollator`` builds OpenFlamingo-style
+batches (``<image>`` tokens where images were, ``<|endofchunk|>`` after the text that follows
+each image, an image tensor per row and the media token positions).
 
 Images whose bytes are not in the shard (download failed, filtered, dropped as repeated)
 have a node in the json but no member: they are left out by default
@@ -49,6 +49,7 @@ class ImageItem:
     alt: str | None = None
     caption: str | None = None
     image_index: int = 0  # the image's index among the document's image nodes
+    position: int | None = None  # the node's index in the document (json "position"), failed images counted
     member: str | None = None  # tar member name (e.g. "0.jpg"), None without bytes
     status: str | None = None
     reason: str | None = None
@@ -67,6 +68,11 @@ class InterleavedDocument:
     language: str | None
     items: list[TextItem | ImageItem]
     meta: dict[str, Any] = field(default_factory=dict)  # the sample json without its nodes
+
+    @property
+    def doc_id(self) -> str:
+        # The writer keys each sample by its document id; the json keeps it too.
+        return self.meta.get("doc_id") or self.key
 
     @property
     def texts(self) -> list[TextItem]:
@@ -116,6 +122,7 @@ def document_from_members(key: str, members: dict[str, bytes], shard: str = "", 
         items.append(ImageItem(
             image=_decode(data) if data is not None and decode_images else data, url=node.get("url"),
             alt=node.get("alt"), caption=node.get("caption"), image_index=node.get("image_index", 0),
+            position=node.get("position"),
             member=member if data is not None else None, status=node.get("status"), reason=node.get("reason"),
             clip_score=node.get("clip_score"), clip_text=node.get("clip_text"),
             matched_text_index=node.get("matched_text_index"), matched_sim=node.get("matched_sim"),
@@ -191,6 +198,9 @@ class InterleavedDataset(_IterableBase):  # type: ignore[misc,valid-type]
             yield self.transform(doc) if self.transform else doc
 
 
+InterleavedIterableDataset = InterleavedDataset  # the name the training-side docs use
+
+
 def to_obelics(doc: InterleavedDocument) -> dict[str, Any]:
     """OBELICS layout: aligned ``texts`` / ``images`` lists, exactly one of the two set per slot."""
     texts = [i.text if isinstance(i, TextItem) else None for i in doc.items]
@@ -241,7 +251,7 @@ class FlamingoCollator:
     ``num_images`` (B).
     """
 
-    def __init__(self, tokenizer: Any, image_transform: Callable[[Any], Any], *, max_images: int = 5,
+    def __init__(self, tokenizer: Any, image_transform: Callable[[Any], Any], max_images: int = 5,
                  max_length: int = 256, media_token: str = MEDIA_TOKEN, eoc_token: str = END_OF_CHUNK):
         if max_images < 1 or max_length < 1:
             raise ValueError("max_images and max_length must be >= 1")

@@ -13,6 +13,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image, ImageDraw
 
@@ -23,6 +24,7 @@ from pipeline.reader import (
     MEDIA_TOKEN,
     FlamingoCollator,
     InterleavedDataset,
+    InterleavedIterableDataset,
     TextItem,
     read_interleaved,
     to_mmc4,
@@ -106,6 +108,23 @@ def test_documents_come_in_shard_order_with_images_where_the_json_says(shards):
     assert sum(len(d.images) for d in docs) == sum(d % 3 + 1 for d in range(9))
 
 
+def test_documents_match_the_sidecars_and_the_stored_bytes(shards):
+    manifest = json.loads((shards / "manifest.json").read_text())
+    sidecar_keys = [(s["name"], key) for s in manifest["shards"]
+                    for key in pq.read_table(shards / s["sidecar"], columns=["key"]).column("key").to_pylist()]
+    docs = list(read_interleaved(shards, decode_images=False, skip_failed_images=False))
+    assert [(d.shard, d.doc_id) for d in docs] == sidecar_keys
+    assert all(d.doc_id == d.key for d in docs)
+    for doc, (key, sample, members) in zip(docs, _raw_samples(shards)):
+        # Every node kept (failed ones too): items line up one to one with the json's nodes.
+        assert len(doc.items) == len(sample["nodes"])
+        for i, (item, node) in enumerate(zip(doc.items, sample["nodes"])):
+            assert (node["type"] == "image") == (not isinstance(item, TextItem))
+            if node["type"] == "image":
+                assert item.position == node["position"] == i and item.image_index == node["image_index"]
+                assert item.image == (members[node["file"]] if node["file"] else None)
+
+
 def test_failed_images_are_skipped_or_kept_without_bytes(shards):
     doc = next(read_interleaved(shards, skip_failed_images=False, decode_images=False))
     kinds = [type(i).__name__ for i in doc.items]
@@ -126,9 +145,18 @@ def test_ranks_and_workers_read_every_document_once(shards):
     assert sorted(shuffled) == sorted(everything)
     seen = []
     for rank in (0, 1):
-        ds = InterleavedDataset(shards, rank=rank, world_size=2, decode_images=False, transform=lambda d: d.key)
+        ds = InterleavedIterableDataset(shards, rank=rank, world_size=2, decode_images=False,
+                                        transform=lambda d: (d.shard, d.key))
         seen += list(DataLoader(ds, batch_size=None, num_workers=2))
-    assert sorted(seen) == sorted(everything)
+    assert sorted(k for _, k in seen) == sorted(everything)  # every document exactly once
+    assert InterleavedIterableDataset is InterleavedDataset
+    # Whole shards per reader: no shard's documents come from two (rank, worker) readers.
+    by_shard: dict[str, set] = {}
+    for rank in (0, 1):
+        for worker in (0, 1):
+            for d in read_interleaved(shards, decode_images=False, rank=rank * 2 + worker, world_size=4):
+                by_shard.setdefault(d.shard, set()).add((rank, worker))
+    assert all(len(readers) == 1 for readers in by_shard.values())
     with pytest.raises(ValueError, match="rank must be"):
         next(read_interleaved(shards, rank=2, world_size=2))
 
@@ -189,7 +217,7 @@ def test_flamingo_batches_put_media_tokens_where_the_images_were(shards):
     text, images = FlamingoCollator(tok, _transform).text_and_images(docs[1])
     assert text.split()[:3] == ["Heading", "1", MEDIA_TOKEN]
     assert text.count(MEDIA_TOKEN) == 2 and text.count(END_OF_CHUNK) == 2 and text.endswith(END_OF_CHUNK)
-    batch = FlamingoCollator(tok, _transform, max_images=2, max_length=256)(docs)
+    batch = FlamingoCollator(tok, _transform, 2, 256)(docs)
     assert batch["images"].shape == (4, 2, 1, 3, 8, 8)
     assert batch["num_images"].tolist() == [1, 2, 2, 1]  # doc2's third image is over max_images
     assert batch["media_locations"].sum(1).tolist() == [1, 2, 2, 1]
@@ -200,6 +228,14 @@ def test_flamingo_batches_put_media_tokens_where_the_images_were(shards):
     # Truncated after the first media token: only that image stays.
     short = FlamingoCollator(tok, _transform, max_images=5, max_length=4)(docs[1:2])
     assert short["num_images"].tolist() == [1] and short["media_locations"].sum() == 1
+    assert short["images"][0, 0, 0].equal(_transform(docs[1].images[0].image))
+    assert short["images"][0, 1:].abs().sum() == 0  # the second image went with its token
+    # Rows truncated differently in one batch keep their own counts.
+    mixed = FlamingoCollator(tok, _transform, max_images=5, max_length=15)(docs)
+    counts = mixed["media_locations"].sum(1).tolist()
+    assert counts == [1, 2, 2, 1]  # doc2 loses its third image to truncation, doc1 keeps both
+    assert mixed["num_images"].tolist() == counts
+    assert all(mixed["images"][b, n:].abs().sum() == 0 for b, n in enumerate(counts))
 
 
 def test_the_example_runs_on_the_shards(shards):
