@@ -155,7 +155,7 @@ IMAGES_SCHEMA = pa.schema(
         pa.field("status", pa.string(), nullable=False),  # "ok" | "failed" | "dropped"
         pa.field("reason", pa.string()),  # why not ok: fetch, decode or filter reason
         pa.field("transient", pa.bool_()),  # a rerun should try again
-        pa.field("source", pa.string()),  # "warc" | "download"
+        pa.field("source", pa.string()),  # "warc" | "download" | "none" (not archived, downloads off)
         pa.field("http_status", pa.int32()),
         pa.field("final_url", pa.string()),
         pa.field("content_type", pa.string()),

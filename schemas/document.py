@@ -69,7 +69,7 @@ class ImageNode:
     position: int = -1
     image: bytes | None = None
     image_mime: str | None = None
-    image_source: str | None = None  # "warc" | "download"
+    image_source: str | None = None  # "warc" | "download" | "none"
     # Set by the images stage: "ok", "failed" or "dropped", with the reason when not ok.
     # An image that did not make it keeps its place, so users can audit why.
     status: str | None = None

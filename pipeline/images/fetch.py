@@ -151,7 +151,7 @@ def fetch_rows(task: ImageTask, skip: set[str], config: ImagesConfig) -> Iterato
         elif config.download:
             to_download.append(url)
         else:
-            yield _row(url, "failed", "not_archived", source="download")
+            yield _row(url, "failed", "not_archived", source="none")  # nothing was fetched: downloads are off
     if not to_download:
         return
     with Downloader(download_settings(config)) as downloader:
