@@ -14,8 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from filters.text import CJK_CHAR, TOKEN, normalize, tokenize
+from pipeline.resources import package_dir
 
-SHIPPED = Path(__file__).parent / "wordlists"
+# A folder of this package; extracted to a temp dir when imported from a zip (--py-files).
+SHIPPED = package_dir("filters", "wordlists")
 
 
 def list_path(name: str, folder: str | None = None) -> Path:

@@ -17,6 +17,7 @@
     interleaf serve --checkpoint F --model M [--index D]    HTTP API: embed, score, caption, search
     interleaf export --output DIR --to URL [--format F]       selected shards → URL, manifest, card, verified
     interleaf train --output DIR [--preset tiny|base|large]  open_clip_train on shards/pairs/ → DIR/train/NAME/
+    interleaf package --dist DIR                       interleaf.zip (--py-files), jobs/, conf template, manifest
 
 Options common to jobs: --config FILE, --set a.b=c (repeatable), --master URL,
 --conf key=value (Spark conf, repeatable), --engine spark|local, --force.
@@ -316,6 +317,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_package(args: argparse.Namespace) -> int:
+    from pipeline.package import ZIP_NAME, build_package
+
+    manifest = build_package(args.dist)
+    dist = Path(args.dist)
+    print(f"package {dist}: {ZIP_NAME} ({len(manifest['zip_entries'])} files, version {manifest['version']}), "
+          f"{len(manifest['jobs'])} job scripts in jobs/, spark-defaults.conf.template, manifest.json")
+    print(f"spark-submit --py-files {dist / ZIP_NAME} {dist / 'jobs' / 'run_pipeline.py'} --input ... --output ...")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interleaf", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -337,6 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--pdf-dir", action="append", default=[], metavar="DIR",
                            help="a folder (or file) of PDFs to render as OCR samples; repeatable")
         p.set_defaults(func=cmd_job(name))
+    p = sub.add_parser("package", help="build DIR/interleaf.zip (--py-files), DIR/jobs/, a Spark conf template "
+                                       "and DIR/manifest.json for spark-submit on a cluster")
+    p.add_argument("--dist", required=True, metavar="DIR", help="folder to write (files in it are replaced)")
+    p.set_defaults(func=cmd_package)
     p = sub.add_parser("extract-html", help="print the Document of one HTML file as JSON")
     p.add_argument("path")
     p.add_argument("--url", help="the page's URL (resolves relative image URLs)")

@@ -40,10 +40,12 @@ from typing import Any
 import numpy as np
 
 from pipeline.config import ClipConfig
+from pipeline.resources import package_dir
 
 log = logging.getLogger(__name__)
 
-CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
+# Bundled model configs: a real folder also when running from a zip (spark-submit --py-files).
+CONFIGS_DIR = package_dir("pipeline.clip", "configs").resolve()
 DEFAULT_BATCH_SIZE = 64
 INIT_SEED = 0  # random weights (no checkpoint) are the same in every worker process
 
