@@ -41,6 +41,8 @@ def record_drop_reason(record: WarcRecord, config: ExtractConfig) -> str | None:
             return f"http_status:{status // 100}xx"
     if record.payload_error == "too_large":
         return "record_too_large"
+    if record.payload_error == "truncated":  # the WARC ends (or its Content-Length lies) inside this record
+        return "record_truncated"
     if record.payload_error:
         return "content_encoding_error"
     if not record.payload:
