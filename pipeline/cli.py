@@ -18,6 +18,8 @@
     interleaf export --output DIR --to URL [--format F]       selected shards → URL, manifest, card, verified
     interleaf train --output DIR [--preset tiny|base|large]  open_clip_train on shards/pairs/ → DIR/train/NAME/
     interleaf package --dist DIR                       interleaf.zip (--py-files), jobs/, conf template, manifest
+    interleaf report --output DIR                      DIR/report/index.html + stats.json: funnel, distributions
+    interleaf view SHARDS [--port 0] [--host H]        browse shards (documents, images, exclusions) on 127.0.0.1
 
 Options common to jobs: --config FILE, --set a.b=c (repeatable), --master URL,
 --conf key=value (Spark conf, repeatable), --engine spark|local, --force.
@@ -328,6 +330,33 @@ def cmd_package(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.report import write_report
+
+    dest = Path(args.dest) if args.dest else Path(args.output) / "report"
+    stats = write_report(args.output, dest)
+    missing = [k for k, v in stats.items() if isinstance(v, dict) and not v.get("available")]
+    print(f"report: {dest / 'index.html'} and {dest / 'stats.json'}"
+          + (f" (not run: {', '.join(missing)})" if missing else ""))
+    return 0
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from pipeline.view import make_server, server_url
+
+    server = make_server(args.shards, host=args.host, port=args.port)
+    index = server.RequestHandlerClass.index
+    print(f"view {index.root}: {len(index.samples)} documents, {len(index.members)} shards at {server_url(server)}/ "
+          "(Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interleaf", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -353,6 +382,17 @@ def build_parser() -> argparse.ArgumentParser:
                                        "and DIR/manifest.json for spark-submit on a cluster")
     p.add_argument("--dist", required=True, metavar="DIR", help="folder to write (files in it are replaced)")
     p.set_defaults(func=cmd_package)
+    p = sub.add_parser("report", help="statistics of a finished output → OUT/report/index.html (self-contained) "
+                                      "and stats.json")
+    p.add_argument("--output", "-o", required=True, metavar="OUT", help="run output root")
+    p.add_argument("--dest", metavar="DIR", help="where to write (default OUT/report)")
+    p.set_defaults(func=cmd_report)
+    p = sub.add_parser("view", help="browse interleaved shards in a browser: documents as training sees them, "
+                                    "filters, excluded documents")
+    p.add_argument("shards", metavar="SHARDS", help="a shards/interleaved folder (or an output root)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
+    p.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
+    p.set_defaults(func=cmd_view)
     p = sub.add_parser("extract-html", help="print the Document of one HTML file as JSON")
     p.add_argument("path")
     p.add_argument("--url", help="the page's URL (resolves relative image URLs)")

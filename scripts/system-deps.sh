@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System packages interleaf needs beyond Python: fonts for the OCR renderer (Latin and CJK,
-# found through fontconfig). Idempotent: installs only what is missing. Without apt-get
+# found through fontconfig), and Chromium (+ chromedriver) for the report / view browser tests. Idempotent: installs only what is missing. Without apt-get
 # (not Debian/Ubuntu) it says what to install and carries on; the renderer then skips text
 # no installed font can draw, and the tests that need those fonts skip with a message.
 set -euo pipefail
@@ -12,6 +12,13 @@ if ! command -v fc-list >/dev/null 2>&1 || ! fc-list ':family=DejaVu Sans' | gre
 fi
 if ! command -v fc-list >/dev/null 2>&1 || ! fc-list ':family=Noto Sans CJK SC' | grep -q .; then
   missing+=(fonts-noto-cjk)
+fi
+# Headless Chromium for the browser tests of interleaf report / view (driven by playwright).
+if ! [ -x /usr/bin/chromium ]; then
+  missing+=(chromium)
+fi
+if ! command -v chromedriver >/dev/null 2>&1; then
+  missing+=(chromium-driver)
 fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
