@@ -35,9 +35,11 @@ def demo_output(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium (the Debian package, never a playwright download)."""
+    """A headless Chromium (the Debian package, never a playwright download). Module scope, not
+    session: playwright's sync API marks an asyncio loop as running in the main thread until it
+    stops, and later tests that call asyncio.run (tests/pipeline/serve) would fail."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: run scripts/system-deps.sh (Debian packages chromium, chromium-driver)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install -e '.[test]')")
