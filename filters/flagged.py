@@ -44,17 +44,19 @@ class FlaggedFilter(DocumentFilter):
         # The title and the images' alt text and captions go to training too (and spam
         # often shows there first).
         extra = [doc.title or "", *(t for n in doc.image_nodes for t in (n.alt, n.caption) if t)]
-        texts = [(t, tokenize(t)) for t in extra] + [(p.text, p.tokens) for p in view.paragraphs]
-        total = sum(len(tokens) for _, tokens in texts)
+        extra_tokens = [tokenize(t) for t in extra]
+        total = sum(map(len, extra_tokens)) + view.n_words
         if not total:
             return
         matcher, category = category_matcher(self.settings.wordlists)
+        hits = matcher.view_matches(view)  # the paragraphs, all at once
+        for text, tokens in zip(extra, extra_tokens):
+            hits.extend(matcher.matches(text, tokens))
         tokens_hit = dict.fromkeys(CATEGORIES, 0)
         terms_hit = dict.fromkeys(CATEGORIES, 0)
-        for text, tokens in texts:
-            for term, n in matcher.matches(text, tokens):
-                tokens_hit[category[term]] += n
-                terms_hit[category[term]] += 1
+        for term, n in hits:
+            tokens_hit[category[term]] += n
+            terms_hit[category[term]] += 1
         for c in CATEGORIES:
             doc.signals[f"flagged.{c}"] = round(tokens_hit[c] / total, 4)
             doc.signals[f"flagged.{c}_terms"] = float(terms_hit[c])

@@ -9,10 +9,10 @@ and 4-gram's share of characters, and the share of characters inside duplicated 
 
 from __future__ import annotations
 
-import numpy as np
+from operator import methodcaller
 
 from filters.base import DocumentFilter, Verdict, register
-from filters.ngrams import gopher_ngram_fractions, token_ids
+from filters.ngrams import gopher_ngram_fractions
 from filters.quality import STOPWORD_LANGUAGES, ratio, stopword_counts
 from filters.settings import SelectConfig
 from filters.text import BULLETS, TextView
@@ -25,15 +25,8 @@ DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
 
 def duplicates(items: list[str]) -> tuple[int, int]:
     """(items seen before, their characters): Gopher's duplicate line / paragraph counts."""
-    seen: set[str] = set()
-    n = chars = 0
-    for item in items:
-        if item in seen:
-            n += 1
-            chars += len(item)
-        else:
-            seen.add(item)
-    return n, chars
+    distinct = set(items)  # every item beyond the first of its kind is a duplicate
+    return len(items) - len(distinct), sum(map(len, items)) - sum(map(len, distinct))
 
 
 @register
@@ -45,21 +38,23 @@ class GopherFilter(DocumentFilter):
         if not tokens:
             return
         text, lines = view.text, view.lines
-        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
-        n_latin = len(tokens) - view.n_cjk  # a CJK token is one character
+        lengths = view.token_lengths
+        n_cjk = view.n_cjk
+        n_latin = len(tokens) - n_cjk  # a CJK token is one character
+        n_digits = int(view.token_values(str.isdigit).sum())
         signals = {
             "gopher.symbol_ratio": ratio(text.count("#") + text.count("...") + text.count("…"), len(tokens)),
-            "gopher.bullet_lines": ratio(sum(1 for x in lines if x.startswith(BULLETS)), len(lines)),
-            "gopher.ellipsis_lines": ratio(sum(1 for x in lines if x.endswith(("...", "…"))), len(lines)),
-            "gopher.alpha_words": ratio(len(tokens) - sum(map(str.isdigit, tokens)), len(tokens)),
+            "gopher.bullet_lines": ratio(sum(map(methodcaller("startswith", BULLETS), lines)), len(lines)),
+            "gopher.ellipsis_lines": ratio(sum(map(methodcaller("endswith", ("...", "…")), lines)), len(lines)),
+            "gopher.alpha_words": ratio(len(tokens) - n_digits, len(tokens)),
         }
         if n_latin * 2 >= len(tokens):  # word length means nothing for characters
-            signals["gopher.mean_word_length"] = ratio(int(lengths.sum()) - view.n_cjk, n_latin)
+            signals["gopher.mean_word_length"] = ratio(int(lengths.sum()) - n_cjk, n_latin)
         if view.cjk_fraction > 0.5:
             signals["gopher.stop_words"] = float(sum(stopword_counts(view, self.settings.wordlists)))
         else:
-            signals["gopher.stop_words"] = float(sum(1 for t in tokens if t in GOPHER_STOP_WORDS))
-        chars = sum(len(x) for x in lines)
+            signals["gopher.stop_words"] = float(view.token_values(GOPHER_STOP_WORDS.__contains__).sum())
+        chars = sum(map(len, lines))
         n, c = duplicates(lines)
         signals["gopher.dup_line_fraction"] = ratio(n, len(lines))
         signals["gopher.dup_line_chars"] = ratio(c, chars)
@@ -67,7 +62,7 @@ class GopherFilter(DocumentFilter):
         n, c = duplicates(paragraphs)
         signals["gopher.dup_paragraph_fraction"] = ratio(n, len(paragraphs))
         signals["gopher.dup_paragraph_chars"] = ratio(c, sum(map(len, paragraphs)))
-        fractions = gopher_ngram_fractions(token_ids(tokens), lengths, TOP_NGRAMS, DUP_NGRAMS)
+        fractions = gopher_ngram_fractions(view.token_ids, lengths, TOP_NGRAMS, DUP_NGRAMS)
         for k in TOP_NGRAMS:
             signals[f"gopher.top_{k}gram_chars"] = round(fractions[f"top_{k}"], 4)
         for k in DUP_NGRAMS:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from filters.base import DocumentFilter, Verdict, register
 from filters.settings import SelectConfig
 from filters.text import TextView
-from pipeline.langid import _model, default_model_path, detect_language
+from pipeline.langid import _model, default_model_path, detect_language, detect_languages
 from schemas import Document, TextNode
 
 
@@ -31,10 +31,11 @@ class LanguageFilter(DocumentFilter):
         if doc.language is None and view.paragraphs:
             doc.language, doc.language_score = detect_language(view.text, self.model_path)
         tagged = foreign = 0
-        for p in view.paragraphs:
-            if len(p.text) < self.settings.paragraph_language_min_chars:
-                continue
-            language, score = detect_language(p.text, self.model_path, self.settings.paragraph_language_max_chars)
+        min_chars = self.settings.paragraph_language_min_chars
+        paragraphs = [p for p in view.paragraphs if len(p.text) >= min_chars]
+        results = detect_languages([p.text for p in paragraphs], self.model_path,
+                                   self.settings.paragraph_language_max_chars)
+        for p, (language, score) in zip(paragraphs, results):
             if language is None:
                 continue
             p.node.language = language

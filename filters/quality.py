@@ -15,9 +15,9 @@ from functools import lru_cache
 import numpy as np
 
 from filters.base import DocumentFilter, Verdict, judged_paragraphs, register
-from filters.ngrams import char_ids, ngram_hashes, repetition_of, token_ids
+from filters.ngrams import char_ids, grouped_and_whole_repetition, ngram_hashes
 from filters.settings import SelectConfig
-from filters.text import TextView
+from filters.text import TextView, char_classes
 from filters.wordlists import StopWords
 from schemas import Document
 
@@ -33,8 +33,7 @@ def stopwords(folder: str | None) -> StopWords:
 def stopword_counts(view: TextView, folder: str | None) -> list[int]:
     """Stop words per paragraph, computed once per document and shared (Gopher uses it too)."""
     if "stopwords" not in view.shared:
-        sw = stopwords(folder)
-        view.shared["stopwords"] = [sw.count(p.text, p.tokens, p.n_cjk) for p in view.paragraphs]
+        view.shared["stopwords"] = stopwords(folder).count_view(view)
     return view.shared["stopwords"]  # type: ignore[return-value]
 
 
@@ -57,33 +56,35 @@ class QualityFilter(DocumentFilter):
         stop = stopword_counts(view, self.settings.wordlists)
         texts = [p.text for p in paras]
         sizes = [p.n_words for p in paras]
-        # Characters and tokens of all paragraphs in one array each, hashed once, then grouped
-        # by paragraph and as one document.
+        char_sizes = list(map(len, texts))
+        # Characters and tokens of all paragraphs in one array each, hashed once; one sort per
+        # array gives the repetition of every paragraph and of the whole document. Special
+        # characters and punctuation are counted on the same character array.
         chars = char_ids("".join(texts))
-        char_hashes = ngram_hashes(chars, CHAR_NGRAM)
-        token_hashes = ngram_hashes(token_ids(view.tokens), WORD_NGRAM)
-        char_groups = np.repeat(np.arange(len(paras)), [len(t) for t in texts])
-        tok_groups = np.repeat(np.arange(len(paras)), sizes)
-        char_rep = repetition_of(char_hashes, char_groups, len(paras), CHAR_NGRAM)[0]
-        word_rep = repetition_of(token_hashes, tok_groups, len(paras), WORD_NGRAM)[1]
+        char_groups = np.repeat(np.arange(len(paras)), char_sizes)
+        special, punctuation = char_classes(chars)
+        n_special = np.bincount(char_groups[special], minlength=len(paras)).tolist()
+        char_rep, _, doc_char_rep, _ = grouped_and_whole_repetition(
+            ngram_hashes(chars, CHAR_NGRAM), char_groups, len(paras), CHAR_NGRAM)
+        _, word_rep, _, doc_word_rep = grouped_and_whole_repetition(
+            ngram_hashes(view.token_ids, WORD_NGRAM), view.token_groups, len(paras), WORD_NGRAM)
+        char_rep, word_rep = char_rep.tolist(), word_rep.tolist()
         for i, p in enumerate(paras):
             p.node.signals.update({
                 "words": float(sizes[i]),
                 "stopword_ratio": ratio(stop[i], sizes[i]),
-                "special_ratio": ratio(p.n_special, len(texts[i])),
-                "char_repetition": round(float(char_rep[i]), 4),
-                "word_repetition": round(float(word_rep[i]), 4),
+                "special_ratio": ratio(n_special[i], char_sizes[i]),
+                "char_repetition": round(char_rep[i], 4),
+                "word_repetition": round(word_rep[i], 4),
             })
         words = sum(sizes)
         doc.signals.update({
             "quality.words": float(words),
             "quality.stopword_ratio": ratio(sum(stop), words),
-            "quality.special_ratio": ratio(sum(p.n_special for p in paras), len(chars)),
-            "quality.punctuation_ratio": ratio(sum(p.n_punctuation for p in paras), words),
-            "quality.char_repetition": round(float(repetition_of(
-                char_hashes, np.zeros(len(chars), dtype=np.int64), 1, CHAR_NGRAM)[0][0]), 4),
-            "quality.word_repetition": round(float(repetition_of(
-                token_hashes, np.zeros(len(view.tokens), dtype=np.int64), 1, WORD_NGRAM)[1][0]), 4),
+            "quality.special_ratio": ratio(int(np.count_nonzero(special)), len(chars)),
+            "quality.punctuation_ratio": ratio(int(np.count_nonzero(punctuation)), words),
+            "quality.char_repetition": round(doc_char_rep, 4),
+            "quality.word_repetition": round(doc_word_rep, 4),
         })
 
     def select(self, doc: Document, select: SelectConfig) -> Verdict | None:

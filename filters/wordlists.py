@@ -13,7 +13,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from filters.text import CJK_CHAR, TOKEN, normalize, tokenize
+import numpy as np
+
+from filters.text import CJK_CHAR, TOKEN, TextView, normalize, tokenize
 from pipeline.resources import package_dir
 
 # A folder of this package; extracted to a temp dir when imported from a zip (--py-files).
@@ -71,7 +73,8 @@ class TermMatcher:
         if tokens is None:
             tokens = tokenize(text)
         consumed: set[int] = set()
-        if self.phrases:  # rare starts: check phrases only there
+        # Most texts hold no term at all: a C-level set test (isdisjoint) skips each token loop.
+        if self.phrases and not self.phrases.keys().isdisjoint(tokens):  # check phrases only at their starts
             for i in [i for i, t in enumerate(tokens) if t in self.phrases]:
                 if i in consumed:
                     continue
@@ -82,8 +85,41 @@ class TermMatcher:
                         break
         if consumed:
             hits.extend((t, 1) for i, t in enumerate(tokens) if t in self.words and i not in consumed)
-        else:
+        elif not self.words.isdisjoint(tokens):
             hits.extend((t, 1) for t in tokens if t in self.words)
+        return hits
+
+    def view_matches(self, view: TextView) -> list[tuple[str, int]]:
+        """``matches`` of every paragraph of a view (the same hits, in another order), with
+        one pass over all its tokens instead of one call per paragraph: phrases are tried only
+        where the vocabulary says one starts, and must end in the paragraph they start in;
+        words are looked up once per distinct token."""
+        hits: list[tuple[str, int]] = []
+        # CJK substrings: per paragraph, exactly as ``matches`` (most documents have none).
+        if self.cjk is not None and CJK_CHAR.search(view.text):
+            for p in view.paragraphs:
+                if CJK_CHAR.search(p.text):
+                    hits.extend((m, len(TOKEN.findall(m))) for m in self.cjk.findall(normalize(p.text)))
+        tokens = view.tokens
+        consumed = np.zeros(len(tokens), dtype=bool)
+        if self.phrases:
+            starts = np.flatnonzero(view.token_values(self.phrases.__contains__))
+            paragraph_end = np.cumsum([len(p.tokens) for p in view.paragraphs])[view.token_groups[starts]]
+            matched_until = 0  # matches never overlap: a start inside the last one is consumed
+            for i, stop in zip(starts.tolist(), paragraph_end.tolist()):
+                if i < matched_until:
+                    continue
+                for phrase in self.phrases[tokens[i]]:
+                    end = i + len(phrase)
+                    if end <= stop and tuple(tokens[i:end]) == phrase:
+                        hits.append((" ".join(phrase), len(phrase)))
+                        consumed[i:end] = True
+                        matched_until = end
+                        break
+        words = view.token_values(self.words.__contains__) & ~consumed
+        per_word = np.bincount(view.token_ids[words], minlength=len(view.vocab))
+        for v in np.flatnonzero(per_word).tolist():
+            hits.extend([(view.vocab[v], 1)] * int(per_word[v]))
         return hits
 
     def count(self, text: str, tokens: list[str] | None = None) -> tuple[int, list[str]]:
@@ -110,3 +146,18 @@ class StopWords:
         if n_cjk:
             n += sum(len(m) for m in self.zh.findall(text))
         return n
+
+    def count_view(self, view: TextView) -> list[int]:
+        """``count`` of every paragraph of a view; English look-ups once per distinct token."""
+        paras = view.paragraphs
+        is_stop = view.token_values(self.en.__contains__)
+        en = np.bincount(view.token_groups[is_stop], minlength=len(paras)).tolist()
+        if not view.n_cjk:
+            return en  # no CJK: English counts only, and an empty paragraph has none
+        counts = []
+        for p, n in zip(paras, en):
+            n = n if len(p.tokens) > p.n_cjk else 0
+            if p.n_cjk:
+                n += sum(len(m) for m in self.zh.findall(p.text))
+            counts.append(n)
+        return counts

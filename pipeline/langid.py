@@ -8,7 +8,6 @@ a Spark worker loads it once however many tasks it runs.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from pipeline.stage import MapStage
 from schemas import Document, DocumentKind
 
 _MODELS: dict[str, object] = {}
-_SPACE = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=1)
@@ -42,18 +40,33 @@ def _model(path: str | None):
     return _MODELS[path]
 
 
+def _one_line(text: str, max_chars: int = 0) -> str:
+    """fastText predicts one line: whitespace runs (newlines included) become one space.
+    str.split() splits on exactly the characters ``\\s`` matches, at a third of re.sub's cost."""
+    return " ".join((text[:max_chars] if max_chars else text).split())
+
+
+def _result(label: str, prob: float) -> tuple[str, float]:
+    return label.removeprefix("__label__"), round(float(min(prob, 1.0)), 4)
+
+
 def detect_language(text: str, model_path: str | None = None, max_chars: int = 0) -> tuple[str | None, float | None]:
     """Return (ISO 639 code, probability), or (None, None) for text with nothing to classify."""
-    if max_chars:
-        text = text[:max_chars]
-    # fastText predicts one line: newlines must go.
-    line = _SPACE.sub(" ", text).strip()
-    if not line:
-        return None, None
-    labels, probs = _model(model_path).predict(line, k=1)
-    if not labels:
-        return None, None
-    return labels[0].removeprefix("__label__"), round(float(min(probs[0], 1.0)), 4)
+    return detect_languages([text], model_path, max_chars)[0]
+
+
+def detect_languages(texts: list[str], model_path: str | None = None,
+                     max_chars: int = 0) -> list[tuple[str | None, float | None]]:
+    """``detect_language`` of each text (a document's paragraphs), straight through the
+    binding: the wrapper's per-call checks cost as much as a short paragraph's prediction.
+    (fasttext-predict's multilinePredict would be one call, but returns no probabilities.)"""
+    predict = _model(model_path).f.predict
+    out: list[tuple[str | None, float | None]] = []
+    for text in texts:
+        line = _one_line(text, max_chars)
+        predictions = predict(line + "\n", 1, 0.0, "strict") if line else None
+        out.append(_result(predictions[0][1], predictions[0][0]) if predictions else (None, None))
+    return out
 
 
 class LanguageId(MapStage):

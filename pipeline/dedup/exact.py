@@ -13,30 +13,22 @@ corpus scale, unlike a 64-bit hash over billions of documents).
 from __future__ import annotations
 
 import hashlib
-import sys
-import unicodedata
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from pipeline.dedup import minhash
 from pipeline.dedup.urls import python_udf
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 
-@lru_cache(maxsize=1)
-def _punctuation_table() -> dict[int, str]:
-    """Every Unicode punctuation code point (categories P*) mapped to a space; built once."""
-    return {cp: " " for cp in range(sys.maxunicode + 1)
-            if unicodedata.category(chr(cp)).startswith("P")}
-
-
 def normalize_text(text: str) -> str:
-    """NFKC, lower case, punctuation to spaces, whitespace collapsed; "" for None."""
-    if not text:
-        return ""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return " ".join(text.translate(_punctuation_table()).split())
+    """NFKC, lower case, punctuation to spaces, whitespace collapsed; "" for None.
+
+    The same normalisation as MinHash shingling (``minhash.normalize``): one punctuation
+    table per process, and the same keys as before it was shared.
+    """
+    return minhash.normalize(text) if text else ""
 
 
 def text_hash(text: str | None) -> str | None:

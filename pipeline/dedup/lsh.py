@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from pipeline.dedup.minhash import MinHasher, shingles
+from pipeline.dedup.minhash import MinHasher, shingle_hashes
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,10 @@ def _signature_rows(rows, num_perm: int, ngram: int, seed: int) -> Iterator[tupl
     """(doc_id, text, language) rows → (doc_id, signature); shingle-less documents dropped."""
     hasher = _hasher(num_perm, seed)
     for doc_id, text, language in rows:
-        grams = shingles(text or "", language, ngram)
-        if grams:  # empty texts would all share the all-max signature: never duplicates
+        hashes = shingle_hashes(text or "", language, ngram)  # = hashes of shingles(...), no strings
+        if hashes.size:  # empty texts would all share the all-max signature: never duplicates
             # Values are < 2^32, so uint64 → int64 (Spark bigint) keeps them unchanged.
-            yield doc_id, hasher.signature(grams).astype(np.int64).tolist()
+            yield doc_id, hasher.hash_signature(hashes).astype(np.int64).tolist()
 
 
 def with_signatures(spark, docs, num_perm: int, ngram: int, seed: int):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 # Meta names/properties carrying the publication date, most reliable first.
 DATE_META_KEYS: tuple[str, ...] = (
@@ -69,10 +69,26 @@ def _jsonld_date(tree: LexborHTMLParser) -> str | None:
     return None
 
 
+# A <time> marked as the publication date beats any element marked so, which beats the first
+# dated <time> on the page. One CSS query for all (each query walks the whole tree).
+_TIME_SELECTOR = "time[itemprop=datePublished], time[pubdate], [itemprop=datePublished], time[datetime]"
+
+
+def _time_rank(node: LexborNode) -> tuple[int, ...]:
+    """The _TIME_SELECTOR alternatives (by index) a node matches."""
+    attrs = node.attributes
+    published = attrs.get("itemprop") == "datePublished"
+    if node.tag != "time":
+        return (2,) if published else ()
+    return tuple(rank for rank, hit in enumerate((published, "pubdate" in attrs, published, "datetime" in attrs))
+                 if hit)
+
+
 def _time_date(tree: LexborHTMLParser) -> str | None:
-    # A <time> marked as the publication date beats the first <time> on the page.
-    for selector in ("time[itemprop=datePublished]", "time[pubdate]", "[itemprop=datePublished]", "time[datetime]"):
-        node = tree.css_first(selector)
+    matches = [(node, _time_rank(node)) for node in tree.css(_TIME_SELECTOR)]
+    for rank in range(4):
+        # The first node (document order) matching this alternative, as css_first would give.
+        node = next((n for n, ranks in matches if rank in ranks), None)
         if node is not None:
             attrs = node.attributes
             value = attrs.get("datetime") or attrs.get("content") or node.text(deep=True)

@@ -14,6 +14,7 @@ characters, so CJK text (no spaces) is measured like any other.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -683,7 +684,13 @@ def find_title(tree: LexborHTMLParser) -> str | None:
     return None
 
 
-def base_url_of(tree: LexborHTMLParser, url: str) -> str:
+# A page without "<base" needs no CSS query for it (a query walks the whole tree).
+_BASE_TAG_RE = re.compile(r"<base[\s/>]", re.IGNORECASE)
+
+
+def base_url_of(tree: LexborHTMLParser, url: str, html: str | None = None) -> str:
+    if html is not None and _BASE_TAG_RE.search(html) is None:
+        return url
     base = tree.css_first("base[href]")
     href = (base.attributes.get("href") or "").strip() if base is not None else ""
     if not href:
@@ -722,7 +729,7 @@ def _extract(html: str, url: str) -> Extracted:
     tree = LexborHTMLParser(html)
     title = find_title(tree)
     date = find_date(tree)
-    base_url = base_url_of(tree, url)
+    base_url = base_url_of(tree, url, html)
     tree.strip_tags(list(JUNK_TAGS))
     root = tree.body or tree.root
     if root is None:

@@ -22,6 +22,7 @@ from filters.ngrams import (
     char_repetition,
     dup_ngram_char_fraction,
     gopher_ngram_fractions,
+    grouped_and_whole_repetition,
     iter_ngram_hashes,
     ngram_hashes,
     repetition,
@@ -299,3 +300,26 @@ def test_top_ngram_fraction_does_not_depend_on_token_ids_when_counts_tie():
 
 def test_token_ids_are_given_in_first_occurrence_order_not_by_salted_hash():
     assert token_ids(["b", "a", "b", "c"]).tolist() == [0, 1, 0, 2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(grouped_sequences, st.integers(1, 10))
+def test_one_sort_gives_the_group_and_the_whole_sequence_measures(parts, n):
+    seq = [x for p in parts for x in p]
+    groups = group_array([len(p) for p in parts])
+    char_rep, word_rep, whole_char, whole_word = grouped_and_whole_repetition(
+        ngram_hashes(ids_of(seq), n), groups, len(parts), n)
+    assert char_rep == pytest.approx([ref_char_repetition(p, n) for p in parts])
+    assert word_rep == pytest.approx([ref_word_repetition(p, n) for p in parts])
+    # the whole sequence also counts the n-grams that span two groups
+    assert whole_char == pytest.approx(ref_char_repetition(seq, n))
+    assert whole_word == pytest.approx(ref_word_repetition(seq, n))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=30))
+def test_ngram_hashes_equal_the_step_by_step_hashes_for_every_n(seq):
+    ids = ids_of(seq)
+    step_by_step = {n: h.copy() for n, h in iter_ngram_hashes(ids, 1, 32)}
+    for n in range(1, 33):
+        assert ngram_hashes(ids, n).tolist() == step_by_step.get(n, np.empty(0, dtype=np.uint64)).tolist()

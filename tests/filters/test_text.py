@@ -3,18 +3,25 @@ special / punctuation counts the quality rules divide."""
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from filters.text import (
+    _PUNCTUATION_RE,
+    _SPECIAL_RE,
     CJK_CHAR,
     SENTENCE_END,
     TOKEN,
     TextView,
+    char_classes,
     count_special,
     normalize,
     tokenize,
+    tokenize_counted,
 )
 from schemas import ImageNode, TextNode
 from tests.filters.textdocs import make_doc
@@ -68,6 +75,15 @@ def test_tokenize_fast_path_equals_the_token_regex(text):
     assert tokenize(text) == TOKEN.findall(normalize(text))
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZ9 '’_-.ＡＢ我們的カー한ｶ⼀㊀ﬁß") + ["\n"]), max_size=30))
+def test_ascii_shortcut_equals_the_normalising_path(text):
+    # ASCII text skips NFKC and the CJK pass: it must tokenise as if it had taken them.
+    tokens, n_cjk = tokenize_counted(text)
+    assert tokens == TOKEN.findall(normalize(text))
+    assert n_cjk == sum(1 for t in tokens if CJK_CHAR.match(t))
+
+
 @pytest.mark.parametrize("text", ["東京・大阪", "゠テスト"])
 def test_tokenize_equals_the_token_regex_for_punctuation_in_the_kana_block(text):
     # ・ (U+30FB) and ゠ (U+30A0) sit in the katakana block but are punctuation: not tokens.
@@ -96,6 +112,13 @@ def test_han_extension_b_characters_are_not_special():
     assert count_special("🀄🧧") == 2
 
 
+def test_char_classes_agree_with_the_regexes_on_every_code_point():
+    everything = "".join(map(chr, range(0x110000)))
+    special, punctuation = char_classes(np.arange(0x110000, dtype=np.uint64))
+    assert special.nonzero()[0].tolist() == [m.start() for m in _SPECIAL_RE.finditer(everything)]
+    assert punctuation.nonzero()[0].tolist() == [m.start() for m in _PUNCTUATION_RE.finditer(everything)]
+
+
 def test_paragraph_counts_sentence_punctuation_latin_and_cjk():
     doc = make_doc(TextNode("Wait... what?! Yes, sure."), TextNode("你好，世界！真的吗？是的。"))
     view = TextView.of(doc)
@@ -112,6 +135,17 @@ def test_sentence_end_counts_latin_and_cjk_sentences():
     assert len(SENTENCE_END.findall("3.5 percent. e.g.")) == 2  # a decimal point ends no sentence
     assert len(SENTENCE_END.findall("第一句。第二句！第三句？")) == 3
     assert len(SENTENCE_END.findall("He said \"stop.\" Then left.")) == 2
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list(".!?。！？ \n\"'”’）)a")), max_size=12), min_size=1, max_size=4))
+def test_sentence_end_equals_its_plain_form_per_paragraph_and_over_the_joined_text(paragraphs):
+    # SENTENCE_END is written to start with one character class (fast); it must find what the
+    # plain pattern finds, and c4 counts it once over the paragraphs joined by "\n\n".
+    plain = re.compile(r"[.!?。！？]+(?=\s|$|[\"'”’）)])|[。！？]")
+    for text in paragraphs:
+        assert SENTENCE_END.findall(text) == plain.findall(text)
+    assert len(SENTENCE_END.findall("\n\n".join(paragraphs))) == sum(len(plain.findall(t)) for t in paragraphs)
 
 
 # -- TextView ---------------------------------------------------------------------------------------
@@ -158,3 +192,19 @@ def test_text_view_of_a_document_without_text():
 def test_empty_paragraph_has_no_tokens_and_zero_cjk_fraction():
     view = TextView.of(make_doc(TextNode("")))
     assert view.paragraphs[0].n_words == 0 and view.paragraphs[0].cjk_fraction == 0.0
+
+
+def test_vocabulary_arrays_of_a_view():
+    view = TextView.of(make_doc(TextNode("the cat and the 42 hats"), TextNode("The cat, 的的")))
+    assert view.vocab == ["the", "cat", "and", "42", "hats", "的"]
+    assert view.token_ids.tolist() == [0, 1, 2, 0, 3, 4, 0, 1, 5, 5]
+    assert view.token_groups.tolist() == [0] * 6 + [1] * 4
+    assert view.token_lengths.tolist() == [3, 3, 3, 3, 2, 4, 3, 3, 1, 1]
+    assert view.token_values(str.isdigit).tolist() == [False] * 4 + [True] + [False] * 5
+    assert view.vocab_values(len, np.int64).tolist() == [3, 3, 3, 2, 4, 1]
+
+
+def test_vocabulary_arrays_of_a_view_without_tokens():
+    view = TextView.of(make_doc(TextNode(""), ImageNode("https://example.com/1.jpg")))
+    assert view.vocab == [] and len(view.token_ids) == 0 and len(view.token_groups) == 0
+    assert len(view.token_lengths) == 0 and len(view.token_values(str.isdigit)) == 0

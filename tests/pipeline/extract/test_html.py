@@ -175,6 +175,27 @@ def test_title_fallbacks_and_jsonld_and_time_dates() -> None:
     assert extracted.title == "H1 title" and extracted.date == "2020-02-29"
 
 
+def test_time_dates_rank_marked_publication_dates_first() -> None:
+    # A marked <time> beats any element marked datePublished, which beats the first dated <time>;
+    # an alternative whose first match holds no date gives way to the next one.
+    def date(body: str) -> str | None:
+        return extract_document(body_page(f"{body}<p>{LONG}</p>", ""), URL).date
+
+    assert date("<time datetime='2020-01-02'>x</time><span itemprop='datePublished' content='2019-05-06'>y</span>"
+                "") == "2019-05-06"
+    assert date("<time datetime='2020-01-02'>x</time><time itemprop='datePublished'>2018-07-08</time>") == "2018-07-08"
+    assert date("<time pubdate>2018-03-04</time><time itemprop='datePublished'>bad</time>"
+                "<div itemprop='datePublished'>2017-01-01</div>") == "2018-03-04"
+    assert date("<time datetime='2015-02-02T10:00:00Z'>Monday</time>") == "2015-02-02"
+    assert date("<time>no date here</time>") is None
+
+
+def test_base_href_found_in_any_letter_case() -> None:
+    page = body_page(f"<p>{LONG}<img src='pic.jpg' alt='a lighthouse at dusk'></p>",
+                     '<BASE\nHREF="https://cdn.example.org/assets/">')
+    assert extract_document(page, URL).nodes[-1].url == "https://cdn.example.org/assets/pic.jpg"
+
+
 def test_chinese_page_kept() -> None:
     sentence = "北京时间今天上午，国家统计局发布了最新的经济数据，显示经济稳定增长。"
     html = body_page(
