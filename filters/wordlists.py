@@ -152,12 +152,6 @@ class StopWords:
         paras = view.paragraphs
         is_stop = view.token_values(self.en.__contains__)
         en = np.bincount(view.token_groups[is_stop], minlength=len(paras)).tolist()
-        if not view.n_cjk:
-            return en  # no CJK: English counts only, and an empty paragraph has none
-        counts = []
-        for p, n in zip(paras, en):
-            n = n if len(p.tokens) > p.n_cjk else 0
-            if p.n_cjk:
-                n += sum(len(m) for m in self.zh.findall(p.text))
-            counts.append(n)
-        return counts
+        # A paragraph without CJK is English counts only (``count`` gives the same); those
+        # with CJK go through ``count`` itself.
+        return [self.count(p.text, p.tokens, p.n_cjk) if p.n_cjk else n for p, n in zip(paras, en)]
