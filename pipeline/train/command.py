@@ -78,11 +78,12 @@ def write_model_dir(run_dir: Path, spec: ModelSpec) -> None:
 
 def launcher(gpus: int) -> list[str]:
     """One process, or torchrun (``python -m torch.distributed.run``: the torchrun script
-    itself, found without relying on PATH) with one process per GPU of this node."""
+    itself, found without relying on PATH) with one process per GPU of this node. Each runs
+    open_clip_train.main through pipeline.train.launch, which seeds its sample shuffle."""
     if gpus <= 1:
-        return [sys.executable, "-m", "open_clip_train.main"]
+        return [sys.executable, "-m", "pipeline.train.launch"]
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1",
-            "--nproc_per_node", str(gpus), "-m", "open_clip_train.main"]
+            "--nproc_per_node", str(gpus), "-m", "pipeline.train.launch"]
 
 
 def build_command(r: ResolvedOptions, spec: ModelSpec, train_data: str, logs: Path, resume: str | None) -> list[str]:

@@ -1,7 +1,7 @@
 """``interleaf train``: open_clip_train on the pair shards, with our record of the run.
 
 The trainer is open_clip's own (``python -m open_clip_train.main``, or torchrun for several
-GPUs), run as a subprocess: its output is streamed to our log and to ``trainer.log``, its
+GPUs; through pipeline.train.launch, which seeds its sample shuffle), run as a subprocess: its output is streamed to our log and to ``trainer.log``, its
 exit code checked. Around it we add what a pipeline stage has: input checks (the pairs
 folder must be finished and hold samples), skip / resume rules, and a manifest.
 

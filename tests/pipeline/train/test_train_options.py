@@ -60,7 +60,7 @@ def test_the_digest_ignores_cadence_but_not_training_values():
 
 def test_bundled_coca_trains_from_a_local_dir_with_the_coca_loss(tmp_path):
     cmd = _command()
-    assert cmd[1:3] == ["-m", "open_clip_train.main"]
+    assert cmd[1:3] == ["-m", "pipeline.train.launch"]
     assert _value(cmd, "--model") == "local-dir:model/interleaf-coca-tiny"
     assert (_value(cmd, "--coca-contrastive-loss-weight"), _value(cmd, "--coca-caption-loss-weight")) == ("1.0", "2.0")
     assert (_value(cmd, "--report-to"), _value(cmd, "--zeroshot-frequency"), _value(cmd, "--val-frequency")) == (
