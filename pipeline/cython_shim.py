@@ -1,0 +1,21 @@
+"""What a module written in Cython's pure-Python mode needs when it runs uncompiled and the
+Cython package is not installed: the decorators do nothing and declarations give None
+(annotations such as ``cython.int`` are never evaluated under ``from __future__ import
+annotations``, but the C types are there for ``cython.declare(cython.Py_ssize_t)``). setup.py compiles such modules when it can; see docs/architecture.md."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+
+def _same(f: Any) -> Any:
+    return f
+
+
+def _declare(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+cython = SimpleNamespace(compiled=False, cclass=_same, cfunc=_same, ccall=_same, declare=_declare,
+                         int=int, bint=bool, Py_ssize_t=int, double=float)
