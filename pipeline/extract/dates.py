@@ -47,9 +47,9 @@ def normalize_date(value: str | None) -> str | None:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def _meta_date(tree: LexborHTMLParser) -> str | None:
+def _meta_date(metas: list[LexborNode]) -> str | None:
     best: tuple[int, str] | None = None
-    for meta in tree.css("meta[content]"):
+    for meta in metas:
         attrs = meta.attributes
         key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
         rank = _DATE_META_RANK.get(key.strip())
@@ -61,8 +61,8 @@ def _meta_date(tree: LexborHTMLParser) -> str | None:
     return best[1] if best else None
 
 
-def _jsonld_date(tree: LexborHTMLParser) -> str | None:
-    for script in tree.css('script[type="application/ld+json"]'):
+def _jsonld_date(scripts: list[LexborNode]) -> str | None:
+    for script in scripts:
         match = _JSONLD_DATE_RE.search(script.text(deep=True) or "")
         if match and (date := normalize_date(match.group(1))):
             return date
@@ -70,8 +70,12 @@ def _jsonld_date(tree: LexborHTMLParser) -> str | None:
 
 
 # A <time> marked as the publication date beats any element marked so, which beats the first
-# dated <time> on the page. One CSS query for all (each query walks the whole tree).
+# dated <time> on the page.
 _TIME_SELECTOR = "time[itemprop=datePublished], time[pubdate], [itemprop=datePublished], time[datetime]"
+# Everything find_date reads, in one CSS query (each query walks the whole tree).
+_META_SELECTOR = "meta[content]"
+_JSONLD_SELECTOR = 'script[type="application/ld+json"]'
+_DATE_SELECTOR = f"{_META_SELECTOR}, {_JSONLD_SELECTOR}, {_TIME_SELECTOR}"
 
 
 def _time_rank(node: LexborNode) -> tuple[int, ...]:
@@ -84,8 +88,8 @@ def _time_rank(node: LexborNode) -> tuple[int, ...]:
                  if hit)
 
 
-def _time_date(tree: LexborHTMLParser) -> str | None:
-    matches = [(node, _time_rank(node)) for node in tree.css(_TIME_SELECTOR)]
+def _time_date(nodes: list[LexborNode]) -> str | None:
+    matches = [(node, _time_rank(node)) for node in nodes]
     for rank in range(4):
         # The first node (document order) matching this alternative, as css_first would give.
         node = next((n for n, ranks in matches if rank in ranks), None)
@@ -98,5 +102,20 @@ def _time_date(tree: LexborHTMLParser) -> str | None:
 
 
 def find_date(tree: LexborHTMLParser) -> str | None:
-    """The publication date of the page, or None. Call before scripts are stripped (JSON-LD)."""
-    return _meta_date(tree) or _jsonld_date(tree) or _time_date(tree)
+    """The publication date of the page, or None. Call before scripts are stripped (JSON-LD).
+
+    One query finds the meta tags, JSON-LD scripts and dated elements, in document order;
+    each source then reads its own in that order, as its own query would have given them."""
+    metas: list[LexborNode] = []
+    scripts: list[LexborNode] = []
+    dated: list[LexborNode] = []
+    for node in tree.css(_DATE_SELECTOR):
+        tag = node.tag
+        if tag == "meta" and "content" in node.attributes:
+            metas.append(node)
+        # (CSS matches the type attribute's value ignoring ASCII case, as HTML says.)
+        if tag == "script" and (node.attributes.get("type") or "").lower() == "application/ld+json":
+            scripts.append(node)
+        if _time_rank(node):
+            dated.append(node)
+    return _meta_date(metas) or _jsonld_date(scripts) or _time_date(dated)
