@@ -1,11 +1,13 @@
-"""Builds the C extensions of modules written in Cython's pure-Python mode (the metadata is in
-pyproject.toml). Each is optional: without a C compiler the same .py source runs as Python,
-only slower, so an install never fails for want of one."""
+"""Builds our C extensions (the metadata is in pyproject.toml). Each is optional, so an install
+never fails for want of a C compiler: a module in Cython's pure-Python mode then runs as
+Python, and a native module's caller uses its reference implementation instead."""
 
 from setuptools import Extension, setup
 
 # Hot loops, compiled where possible (pipeline.extract.html: the DOM walk, once per node).
 COMPILED_MODULES = ["pipeline.extract.html"]
+# Cython-only modules (.pyx): pipeline.fasttext_native (lid.176 prediction; else the binding).
+NATIVE_MODULES = ["pipeline.fasttext_native"]
 
 
 def extensions() -> list[Extension]:
@@ -14,6 +16,7 @@ def extensions() -> list[Extension]:
     except ImportError:  # a build without Cython (e.g. --no-build-isolation): pure Python
         return []
     modules = [Extension(name, [name.replace(".", "/") + ".py"], optional=True) for name in COMPILED_MODULES]
+    modules += [Extension(name, [name.replace(".", "/") + ".pyx"], optional=True) for name in NATIVE_MODULES]
     return cythonize(modules, language_level=3, quiet=True,
                      compiler_directives={"binding": False, "embedsignature": False})
 

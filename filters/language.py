@@ -13,7 +13,7 @@ from __future__ import annotations
 from filters.base import DocumentFilter, Verdict, register
 from filters.settings import SelectConfig
 from filters.text import TextView
-from pipeline.langid import _model, default_model_path, detect_language, detect_languages
+from pipeline.langid import default_model_path, detect_language, detect_languages, predictor
 from schemas import Document, TextNode
 
 
@@ -25,7 +25,7 @@ class LanguageFilter(DocumentFilter):
 
     def setup(self) -> None:
         self.model_path = default_model_path()  # resolved once, not per paragraph
-        _model(self.model_path)
+        predictor(self.model_path)
 
     def tag(self, doc: Document, view: TextView) -> None:
         if doc.language is None and view.paragraphs:
