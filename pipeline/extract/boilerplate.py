@@ -160,32 +160,34 @@ _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
 _TAXONOMY_CLASS_RE = re.compile(r"(?:^|\s)(?:tag|category|categories|term|topic|postid|format)-\S*")
 
 
-def class_id(attrs: dict[str, str | None]) -> str:
-    """The element's class and id, lowercased, as one string for the regexes."""
-    cls = (attrs.get("class") or "").lower()
-    if "-" in cls:
-        cls = _TAXONOMY_CLASS_RE.sub(" ", cls)
-    ident = attrs.get("id") or ""
-    return f"{cls} {ident.lower()}" if ident else cls
+def class_words(cls: str | None) -> str:
+    """An element's class, lowercased, without CMS taxonomy classes ("tag-x", "category-y")."""
+    cls = (cls or "").lower()
+    return _TAXONOMY_CLASS_RE.sub(" ", cls) if "-" in cls else cls
+
+
+@lru_cache(maxsize=16384)
+def name_words(names: str) -> tuple[bool, bool, bool, bool]:
+    """Whether one lowercased class or id string has (boilerplate, header, article, main
+    container) words."""
+    if not names:
+        return False, False, False, False
+    return (_NEGATIVE_RE.search(names) is not None, _HEADER_RE.search(names) is not None,
+            _POSITIVE_RE.search(names) is not None, MAIN_CONTAINER_RE.search(names) is not None)
 
 
 @lru_cache(maxsize=8192)
 def name_signals(cls: str | None, ident: str | None) -> tuple[bool, bool]:
-    """(names boilerplate, names the main container) for an element's class and id attributes.
+    """(names boilerplate, names the main container) for an element's class and id attributes:
+    boilerplate words (navigation, comments, ads, sharing, banners...), or a "header" word
+    without an article word ("entry-header" is the post's own).
 
-    Cached per distinct class/id pair: a page repeats a few class strings on most of its
-    elements, and these regexes were the walk's costliest step per element."""
-    names = class_id({"class": cls, "id": ident})
-    return is_boilerplate_name(names), bool(names) and MAIN_CONTAINER_RE.search(names) is not None
-
-
-def is_boilerplate_name(names: str) -> bool:
-    """True when class/id words name navigation, comments, ads, sharing, banners, etc."""
-    if not names:
-        return False
-    if _NEGATIVE_RE.search(names):
-        return True
-    return bool(_HEADER_RE.search(names)) and not _POSITIVE_RE.search(names)
+    Cached per distinct class/id pair, and each string on its own (no regex matches across the
+    space between class and id): a page repeats a few class strings on elements with distinct
+    ids, and these regexes were the walk's costliest step per element."""
+    c, i = name_words(class_words(cls)), name_words((ident or "").lower())
+    boilerplate = c[0] or i[0] or ((c[1] or i[1]) and not (c[2] or i[2]))
+    return boilerplate, c[3] or i[3]
 
 
 def is_legal_notice(text: str) -> bool:
