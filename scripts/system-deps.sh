@@ -13,6 +13,12 @@ fi
 if ! command -v fc-list >/dev/null 2>&1 || ! fc-list ':family=Noto Sans CJK SC' | grep -q .; then
   missing+=(fonts-noto-cjk)
 fi
+# A C compiler and Python's headers: pip then builds the optional C extensions (setup.py:
+# the compiled HTML walk, native language id). Without them everything runs, only slower.
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+if ! [ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ]; then
+  missing+=(python3-dev)
+fi
 # Headless Chromium for the browser tests of interleaf report / view (driven by playwright).
 if ! [ -x /usr/bin/chromium ]; then
   missing+=(chromium)
