@@ -5,7 +5,8 @@ Python, and a native module's caller uses its reference implementation instead."
 from setuptools import Extension, setup
 
 # Hot loops, compiled where possible (pipeline.extract.html: the DOM walk, once per node).
-COMPILED_MODULES = ["pipeline.extract.html"]
+COMPILED_MODULES = ["pipeline.extract.html", "filters.text", "filters.ngrams", "filters.quality",
+                    "filters.wordlists"]
 # Cython-only modules (.pyx): pipeline.fasttext_native (lid.176 prediction; else the binding).
 NATIVE_MODULES = ["pipeline.fasttext_native"]
 

@@ -18,6 +18,17 @@ from collections.abc import Iterator
 
 import numpy as np
 
+try:
+    import cython
+except ImportError:  # running uncompiled without Cython installed
+    from pipeline.cython_shim import cython
+
+# setup.py compiles this module when it can (Cython pure-Python mode): the counting after the
+# sort in ``grouped_and_whole_repetition`` (``_sorted_repetition``) and Gopher's n-gram loop
+# (``_gopher_fractions``) are then C loops instead of dozens of small numpy calls per document,
+# with the same results (tests/filters/test_compiled.py). ``COMPILED`` says which one runs.
+COMPILED: bool = cython.compiled
+
 _MUL = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constants: spread small ids over 64 bits
 _BASE = np.uint64(0xC2B2AE3D27D4EB4F)
 # Repetition keys: the top 40 bits of an n-gram's hash (collisions stay negligible for the
@@ -40,6 +51,8 @@ def ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
     ``h_a[i] * BASE ** b + h_b[i + a]``: double k, and add one gram where n's bits say."""
     if len(ids) < n:
         return np.empty(0, dtype=np.uint64)
+    if cython.compiled and n >= 1:
+        return _rolling_hashes(ids.astype(np.uint64, copy=False), n)
     mixed = _mix(ids)
     h, k = mixed, 1  # hashes of the k-grams
     with np.errstate(over="ignore"):
@@ -115,6 +128,9 @@ def grouped_and_whole_repetition(h: np.ndarray, groups: np.ndarray, n_groups: in
     if not len(h):
         return char_rep, word_rep, 0.0, 0.0
     assert n_groups < _SPANNING
+    if cython.compiled and len(groups) >= len(h) + n - 1:  # (C loops: no index checks)
+        keys = np.sort(_repetition_keys(h, np.asarray(groups, dtype=np.int64), n))
+        return _sorted_repetition(keys, n_groups, char_rep, word_rep)
     first, last = groups[: len(h)], groups[n - 1 : n - 1 + len(h)]  # groups of each n-gram's ends
     group_part = np.where(first == last, first, _SPANNING).astype(np.uint64)
     keys = np.sort((h & _HASH_PART) | group_part)  # by hash, then group
@@ -137,6 +153,143 @@ def grouped_and_whole_repetition(h: np.ndarray, groups: np.ndarray, n_groups: in
         rank = np.arange(len(rg)) - starts[rg]
         top = np.bincount(rg, weights=np.where(rank < k[rg], rc, 0), minlength=n_groups)
         np.divide(top, total, out=char_rep, where=total > 0)
+    return char_rep, word_rep, whole_char, whole_word
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _rolling_hashes(ids: np.ndarray, n: cython.Py_ssize_t) -> np.ndarray:
+    """``ngram_hashes`` (compiled only): the same polynomial mod 2**64, rolled along ``ids``
+    (uint64) in one pass instead of O(log n) array passes."""
+    values: cython.ulonglong[:] = ids
+    size: cython.Py_ssize_t = len(ids)
+    mul: cython.ulonglong = int(_MUL)
+    base: cython.ulonglong = int(_BASE)
+    leading: cython.ulonglong = pow(int(_BASE), n - 1, 1 << 64)  # BASE ** (n - 1)
+    mixed_array = np.empty(size, dtype=np.uint64)
+    mixed: cython.ulonglong[:] = mixed_array
+    hashes = np.empty(size - n + 1, dtype=np.uint64)
+    out: cython.ulonglong[:] = hashes
+    x: cython.ulonglong
+    h: cython.ulonglong = 0
+    i: cython.Py_ssize_t
+    for i in range(size):  # = _mix
+        x = values[i] * mul
+        mixed[i] = x ^ (x >> 29)
+    for i in range(n):
+        h = h * base + mixed[i]
+    out[0] = h
+    for i in range(1, size - n + 1):
+        h = (h - mixed[i - 1] * leading) * base + mixed[i + n - 1]
+        out[i] = h
+    return hashes
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _repetition_keys(hashes: np.ndarray, group_of: np.ndarray, n: cython.Py_ssize_t) -> np.ndarray:
+    """``grouped_and_whole_repetition``'s keys (compiled only): an n-gram's top 40 hash bits,
+    then its group, or _SPANNING when its ends are in two groups."""
+    h: cython.ulonglong[:] = hashes
+    groups: cython.longlong[:] = group_of
+    keys_array = np.empty(len(hashes), dtype=np.uint64)
+    keys: cython.ulonglong[:] = keys_array
+    hash_part: cython.ulonglong = int(_HASH_PART)  # C constants, not Python ints per n-gram
+    spanning: cython.longlong = _SPANNING
+    i: cython.Py_ssize_t
+    for i in range(len(hashes)):
+        keys[i] = (h[i] & hash_part) | (groups[i] if groups[i] == groups[i + n - 1] else spanning)
+    return keys_array
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def _sorted_repetition(sorted_keys: np.ndarray, n_groups: cython.Py_ssize_t, char_rep: np.ndarray,
+                       word_rep: np.ndarray) -> tuple:
+    """The rest of ``grouped_and_whole_repetition`` from its sorted keys, in one pass over
+    them (compiled only): runs of equal hashes for the whole sequence, runs of equal keys for
+    the groups; the top k counts are then summed from one sort of the repeated ones."""
+    keys: cython.ulonglong[:] = sorted_keys
+    size: cython.Py_ssize_t = len(sorted_keys)
+    totals = np.zeros(n_groups)
+    total: cython.double[:] = totals
+    distinct: cython.longlong[:] = np.zeros(n_groups, dtype=np.int64)
+    rep_sum: cython.double[:] = np.zeros(n_groups)
+    rep_n: cython.longlong[:] = np.zeros(n_groups, dtype=np.int64)
+    top: cython.double[:] = np.zeros(n_groups)
+    whole_runs = np.empty(size, dtype=np.int64)
+    runs: cython.longlong[:] = whole_runs
+    group_codes = np.empty(size, dtype=np.int64)
+    codes: cython.longlong[:] = group_codes
+    n_hashes: cython.Py_ssize_t = 0
+    n_runs: cython.Py_ssize_t = 0
+    n_codes: cython.Py_ssize_t = 0
+    repeated: cython.longlong = 0
+    i: cython.Py_ssize_t = 0
+    j: cython.Py_ssize_t
+    a: cython.Py_ssize_t
+    b: cython.Py_ssize_t
+    g: cython.Py_ssize_t
+    k: cython.Py_ssize_t
+    rank: cython.Py_ssize_t
+    code: cython.longlong
+    hash_part: cython.ulonglong
+    while i < size:
+        hash_part = keys[i] >> 24
+        j = i + 1
+        while j < size and (keys[j] >> 24) == hash_part:
+            j += 1
+        n_hashes += 1
+        if j - i > 1:
+            runs[n_runs] = j - i
+            n_runs += 1
+            repeated += j - i
+        a = i  # equal keys within the run: one (hash, group) pair
+        while a < j:
+            b = a + 1
+            while b < j and keys[b] == keys[a]:
+                b += 1
+            g = keys[a] & 0xFFFFFF
+            if g != 0xFFFFFF:  # _SPANNING
+                total[g] += b - a
+                distinct[g] += 1
+                if b - a > 1:
+                    rep_sum[g] += b - a
+                    rep_n[g] += 1
+                    # (group, count) in one code, sorted by group, most frequent first
+                    codes[n_codes] = (g << 40) | (0xFFFFFFFFFF - (b - a))
+                    n_codes += 1
+            a = b
+        i = j
+    if not n_runs:  # no n-gram repeats at all
+        return char_rep, word_rep, 0.0, 0.0
+    k = min(int(math.sqrt(n_hashes)), n_runs)  # floor
+    whole_top = int(np.sort(whole_runs[:n_runs])[n_runs - k :].sum())  # the k most frequent
+    whole_char = whole_top / cython.cast(cython.double, size)
+    whole_word = cython.cast(cython.double, repeated) / size
+    if n_codes:
+        codes = np.sort(group_codes[:n_codes])
+        out_char: cython.double[:] = char_rep
+        out_word: cython.double[:] = word_rep
+        g = -1
+        rank = 0
+        for a in range(n_codes):
+            code = codes[a]
+            if code >> 40 != g:
+                g = code >> 40
+                rank = 0
+                k = min(int(math.sqrt(distinct[g])), rep_n[g])
+            if rank < k:
+                top[g] += 0xFFFFFFFFFF - (code & 0xFFFFFFFFFF)  # the count
+            rank += 1
+        for g in range(n_groups):
+            if total[g] > 0:
+                out_word[g] = rep_sum[g] / total[g]
+                out_char[g] = top[g] / total[g]
     return char_rep, word_rep, whole_char, whole_word
 
 
@@ -172,6 +325,9 @@ def gopher_ngram_fractions(ids: np.ndarray, lengths: np.ndarray, top: tuple[int,
     total = int(lengths.sum())
     if not total or not (top or dup):
         return out
+    if cython.compiled and len(ids) == len(lengths):  # (C loops: no index checks)
+        _gopher_fractions(ids, np.ascontiguousarray(lengths, dtype=np.int64), top, dup, total, out)
+        return out
     cum = np.concatenate([[0], np.cumsum(lengths)])
     repeated = None  # per (n-1)-gram start: does it occur more than once (unknown for the first n)
     for n, h in iter_ngram_hashes(ids, min(top + dup), max(top + dup)):
@@ -200,6 +356,100 @@ def gopher_ngram_fractions(ids: np.ndarray, lengths: np.ndarray, top: tuple[int,
             covered = np.convolve(repeated.view(np.int8), np.ones(n, dtype=np.int8)) > 0
             out[f"dup_{n}"] = float(lengths[covered].sum() / total)
     return out
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _gopher_fractions(ids: np.ndarray, token_lengths: np.ndarray, top: tuple, dup: tuple,
+                      total: cython.longlong, out: dict) -> None:
+    """``gopher_ngram_fractions`` (compiled only): the same hashes (``iter_ngram_hashes``,
+    updated in place) and pruned sorts (numpy's argsort), with the candidates, the runs, the
+    top n-gram, the repeated starts and the covered tokens counted by C loops instead of some
+    twenty numpy calls per n."""
+    lengths: cython.longlong[:] = token_lengths
+    size: cython.Py_ssize_t = len(token_lengths)
+    first: cython.Py_ssize_t = min(top + dup)
+    last: cython.Py_ssize_t = max(top + dup)
+    base: cython.ulonglong = int(_BASE)
+    mixed: cython.ulonglong[:] = _mix(ids)
+    h: cython.ulonglong[:] = np.array(mixed, dtype=np.uint64)  # hashes of the n-grams at each start
+    cum: cython.longlong[:] = np.zeros(size + 1, dtype=np.int64)
+    candidate_hashes = np.empty(size, dtype=np.uint64)
+    hs: cython.ulonglong[:] = candidate_hashes
+    at: cython.longlong[:] = np.empty(size, dtype=np.int64)  # the candidates' starts
+    repeated: cython.uchar[:] = np.zeros(size + 1, dtype=np.uint8)  # per start, for this n
+    was: cython.uchar[:] = np.zeros(size + 1, dtype=np.uint8)  # and for n - 1
+    order: cython.longlong[:]
+    n: cython.Py_ssize_t
+    m: cython.Py_ssize_t
+    t: cython.Py_ssize_t
+    u: cython.Py_ssize_t
+    w: cython.Py_ssize_t
+    n_candidates: cython.Py_ssize_t
+    run: cython.Py_ssize_t
+    best: cython.longlong
+    best_chars: cython.longlong
+    chars: cython.longlong
+    covered_chars: cython.longlong
+    any_repeated: cython.bint
+    for t in range(size):
+        cum[t + 1] = cum[t] + lengths[t]
+    for n in range(1, last + 1):
+        m = size - n + 1
+        if m <= 0:
+            return
+        if n > 1:
+            for t in range(m):
+                h[t] = h[t] * base + mixed[t + n - 1]  # mod 2**64, as numpy's uint64
+        if n < first:
+            continue
+        n_candidates = 0
+        for t in range(m):
+            if n == first or (was[t] and was[t + 1]):  # prefix and suffix repeat
+                at[n_candidates] = t
+                hs[n_candidates] = h[t]
+                n_candidates += 1
+        # any order of equal hashes: results are order-free
+        order = candidate_hashes[:n_candidates].argsort().astype(np.int64, copy=False)
+        any_repeated = False
+        best = best_chars = 0
+        for t in range(m):
+            repeated[t] = 0
+        t = 0
+        while t < n_candidates:  # runs of equal hashes in sorted order
+            u = t + 1
+            while u < n_candidates and hs[order[u]] == hs[order[t]]:
+                u += 1
+            if u - t > 1:
+                any_repeated = True
+                for w in range(t, u):
+                    repeated[at[order[w]]] = 1
+            if u - t >= best:
+                chars = 0
+                for w in range(t, u):
+                    chars = max(chars, cum[at[order[w]] + n] - cum[at[order[w]]])
+                if u - t > best:
+                    best, best_chars = u - t, chars
+                else:
+                    best_chars = max(best_chars, chars)
+            t = u
+        if not any_repeated:
+            return  # no n-gram repeats, so no longer one does
+        if n in top:
+            out[f"top_{n}"] = cython.cast(cython.double, best * best_chars) / total
+        if n in dup:
+            # A token is covered if an n-gram starting at one of the n positions up to it repeats.
+            covered_chars = run = 0
+            for t in range(size):
+                if t < m:
+                    run += repeated[t]
+                if n <= t < m + n:
+                    run -= repeated[t - n]
+                if run:
+                    covered_chars += lengths[t]
+            out[f"dup_{n}"] = cython.cast(cython.double, covered_chars) / total
+        was, repeated = repeated, was
 
 
 def top_ngram_char_fraction(ids: np.ndarray, lengths: np.ndarray, n: int) -> float:

@@ -14,15 +14,34 @@ from functools import lru_cache
 
 import numpy as np
 
+try:
+    import cython
+except ImportError:  # running uncompiled without Cython installed
+    from pipeline.cython_shim import cython
+
+if cython.compiled:
+    from cython.cimports.libc.math import copysign, floor, fma, rint
+
 from filters.base import DocumentFilter, Verdict, judged_paragraphs, register
 from filters.ngrams import char_ids, grouped_and_whole_repetition, ngram_hashes
 from filters.settings import SelectConfig
-from filters.text import TextView, char_classes
+from filters.text import (
+    _PUNCTUATION_TABLE,
+    _SPECIAL_TABLE,
+    _TABLE_END,
+    TextView,
+    char_classes,
+)
 from filters.wordlists import StopWords
 from schemas import Document
 
 STOPWORD_LANGUAGES = ("en", "zh")
 CHAR_NGRAM, WORD_NGRAM = 10, 5
+
+# setup.py compiles this module when it can (Cython pure-Python mode): the signals of every
+# paragraph are then rounded in C (``_round4``, exactly as ``round(x, 4)``) and written by a
+# typed loop, with the same values (tests/filters/test_compiled.py).
+COMPILED: bool = cython.compiled
 
 
 @lru_cache(maxsize=8)
@@ -39,7 +58,71 @@ def stopword_counts(view: TextView, folder: str | None) -> list[int]:
 
 def ratio(num: float, den: float) -> float:
     """num / den rounded to 4 places (signals stay short and stable), 0 for an empty den."""
-    return round(num / den, 4) if den else 0.0
+    return _ratio(num, den)
+
+
+@cython.cfunc
+@cython.inline
+def _ratio(num: cython.double, den: cython.double) -> cython.double:
+    # Counts are far below 2**53, so their true quotient is the C double quotient.
+    return _round4(num / den) if den else 0.0
+
+
+@cython.cfunc
+@cython.inline
+def _round4(x: cython.double) -> cython.double:
+    """``round(x, 4)``, in C when compiled: the product x * 10000 is exact as p + e (fma),
+    rounded half to even; k / 10000 for an integral k is then the double nearest the decimal
+    k * 10**-4, which is what ``round`` returns (it goes through the decimal string)."""
+    if not cython.compiled:
+        return round(x, 4)
+    p: cython.double = x * 10000.0
+    if not (-1e15 < p < 1e15):  # large, infinite or nan: left to Python
+        return round(x, 4)
+    e: cython.double = fma(x, 10000.0, -p)
+    r: cython.double = rint(p)  # ties to even (the default rounding mode)
+    if p - r == 0.5 or r - p == 0.5:  # p is halfway: the exact product says which way
+        if e > 0:
+            r = floor(p) + 1.0
+        elif e < 0:
+            r = floor(p)
+    return copysign(r / 10000.0, x)  # round keeps the sign of a zero
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _char_counts(chars: np.ndarray, char_sizes: list) -> tuple:
+    """(each character's paragraph, special characters per paragraph, special characters,
+    punctuation) in one pass (compiled only): ``char_classes`` and its counts."""
+    codes: cython.ulonglong[:] = chars
+    special: cython.uchar[:] = _SPECIAL_TABLE.view(np.uint8)
+    punctuation: cython.uchar[:] = _PUNCTUATION_TABLE.view(np.uint8)
+    last: cython.ulonglong = _TABLE_END  # code points past the tables read their last entry
+    n_paras: cython.Py_ssize_t = len(char_sizes)
+    groups_array = np.empty(len(chars), dtype=np.int64)
+    groups: cython.longlong[:] = groups_array
+    counts_array = np.zeros(n_paras, dtype=np.int64)
+    counts: cython.longlong[:] = counts_array
+    all_special: cython.Py_ssize_t = 0
+    all_punctuation: cython.Py_ssize_t = 0
+    start: cython.Py_ssize_t = 0
+    end: cython.Py_ssize_t
+    g: cython.Py_ssize_t
+    t: cython.Py_ssize_t
+    c: cython.ulonglong
+    for g in range(n_paras):
+        end = start + cython.cast(cython.Py_ssize_t, char_sizes[g])
+        for t in range(start, end):
+            groups[t] = g
+            c = min(codes[t], last)
+            if special[c]:
+                counts[g] += 1
+            if punctuation[c]:
+                all_punctuation += 1
+        all_special += counts[g]
+        start = end
+    return groups_array, counts_array.tolist(), all_special, all_punctuation
 
 
 @register
@@ -61,30 +144,37 @@ class QualityFilter(DocumentFilter):
         # array gives the repetition of every paragraph and of the whole document. Special
         # characters and punctuation are counted on the same character array.
         chars = char_ids("".join(texts))
-        char_groups = np.repeat(np.arange(len(paras)), char_sizes)
-        special, punctuation = char_classes(chars)
-        n_special = np.bincount(char_groups[special], minlength=len(paras)).tolist()
+        if cython.compiled:
+            char_groups, n_special, all_special, all_punctuation = _char_counts(chars, char_sizes)
+        else:
+            char_groups = np.repeat(np.arange(len(paras)), char_sizes)
+            special, punctuation = char_classes(chars)
+            n_special = np.bincount(char_groups[special], minlength=len(paras)).tolist()
+            all_special, all_punctuation = int(np.count_nonzero(special)), int(np.count_nonzero(punctuation))
         char_rep, _, doc_char_rep, _ = grouped_and_whole_repetition(
             ngram_hashes(chars, CHAR_NGRAM), char_groups, len(paras), CHAR_NGRAM)
         _, word_rep, _, doc_word_rep = grouped_and_whole_repetition(
             ngram_hashes(view.token_ids, WORD_NGRAM), view.token_groups, len(paras), WORD_NGRAM)
         char_rep, word_rep = char_rep.tolist(), word_rep.tolist()
-        for i, p in enumerate(paras):
-            p.node.signals.update({
-                "words": float(sizes[i]),
-                "stopword_ratio": ratio(stop[i], sizes[i]),
-                "special_ratio": ratio(n_special[i], char_sizes[i]),
-                "char_repetition": round(char_rep[i], 4),
-                "word_repetition": round(word_rep[i], 4),
-            })
+        i: cython.Py_ssize_t
+        size: cython.double
+        signals: dict
+        for i in range(len(paras)):
+            size = sizes[i]
+            signals = paras[i].node.signals  # in this order, as one update() would
+            signals["words"] = float(size)
+            signals["stopword_ratio"] = _ratio(stop[i], size)
+            signals["special_ratio"] = _ratio(n_special[i], char_sizes[i])
+            signals["char_repetition"] = _round4(char_rep[i])
+            signals["word_repetition"] = _round4(word_rep[i])
         words = sum(sizes)
         doc.signals.update({
             "quality.words": float(words),
             "quality.stopword_ratio": ratio(sum(stop), words),
-            "quality.special_ratio": ratio(int(np.count_nonzero(special)), len(chars)),
-            "quality.punctuation_ratio": ratio(int(np.count_nonzero(punctuation)), words),
-            "quality.char_repetition": round(doc_char_rep, 4),
-            "quality.word_repetition": round(doc_word_rep, 4),
+            "quality.special_ratio": ratio(all_special, len(chars)),
+            "quality.punctuation_ratio": ratio(all_punctuation, words),
+            "quality.char_repetition": _round4(doc_char_rep),
+            "quality.word_repetition": _round4(doc_word_rep),
         })
 
     def select(self, doc: Document, select: SelectConfig) -> Verdict | None:

@@ -19,7 +19,17 @@ from itertools import chain, count
 
 import numpy as np
 
+try:
+    import cython
+except ImportError:  # running uncompiled without Cython installed
+    from pipeline.cython_shim import cython
+
 from schemas import Document, TextNode
+
+# setup.py compiles this module when it can (Cython pure-Python mode): tokenisation then runs
+# as a C scan over the characters (``_scan``) instead of the regexes, with the same tokens
+# (tests/filters/test_compiled.py). ``COMPILED`` says which one runs.
+COMPILED: bool = cython.compiled
 
 CJK_RANGES = (
     "\u3041-\u309f\u30a1-\u30fa\u30fc-\u30ff"  # hiragana, katakana (not their punctuation ゠ ・)
@@ -62,8 +72,12 @@ def tokenize(text: str) -> list[str]:
 def tokenize_counted(text: str) -> tuple[list[str], int]:
     """(tokens, how many are CJK characters), both from the normalised text."""
     if text.isascii():  # NFKC leaves ASCII as it is, and ASCII has no CJK: skip both passes
+        if cython.compiled:
+            return _scan(text.lower())
         return _WORD.findall(text.lower()), 0
     norm = normalize(text)
+    if cython.compiled:
+        return _scan(norm)
     words = _WORD.findall(norm)
     if not CJK_CHAR.search(norm):
         return words, 0
@@ -76,6 +90,123 @@ def tokenize_counted(text: str) -> tuple[list[str], int]:
         else:
             tokens.append(word)
     return tokens, n_cjk
+
+
+# -- compiled tokenisation -------------------------------------------------------------------
+# _WORD.findall, then TOKEN.findall in each word holding CJK, as one pass over the characters:
+# a word is a run of alphanumerics (re's [^\W_] is str.isalnum) joined by single apostrophes;
+# in a word with CJK, each CJK character is a token and the runs between them are split as
+# TOKEN does. Only used compiled (as Python, the regexes are faster).
+
+
+@cython.cfunc
+@cython.inline
+def _alnum(c: cython.Py_UCS4) -> cython.bint:
+    if c < 128:
+        return (97 <= c <= 122) or (48 <= c <= 57) or (65 <= c <= 90)
+    return c.isalnum()
+
+
+@cython.cfunc
+@cython.inline
+def _cjk(c: cython.Py_UCS4) -> cython.bint:  # = CJK_CHAR
+    if c < 0x3041:
+        return False
+    if c <= 0xFAFF:
+        return ((c <= 0x309F) or (0x30A1 <= c <= 0x30FA) or (0x30FC <= c <= 0x30FF) or (0x3400 <= c <= 0x4DBF)
+                or (0x4E00 <= c <= 0x9FFF) or (0xAC00 <= c <= 0xD7AF) or (0xF900 <= c))
+    return 0x20000 <= c <= 0x2FA1F
+
+
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` holds a CJK character (= ``CJK_CHAR.search``; a C scan compiled)."""
+    if not cython.compiled:
+        return CJK_CHAR.search(text) is not None
+    c: cython.Py_UCS4
+    for c in text:
+        if _cjk(c):
+            return True
+    return False
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _scan(text: str) -> tuple:
+    """(tokens, CJK tokens) of a normalised text: ``tokenize_counted`` after normalising."""
+    tokens: list = []
+    n: cython.Py_ssize_t = len(text)
+    i: cython.Py_ssize_t = 0
+    j: cython.Py_ssize_t
+    k: cython.Py_ssize_t
+    m: cython.Py_ssize_t
+    n_cjk: cython.Py_ssize_t = 0
+    has_cjk: cython.bint
+    c: cython.Py_UCS4
+    while i < n:
+        c = text[i]
+        if not _alnum(c):
+            i += 1
+            continue
+        # a word: i..j
+        has_cjk = _cjk(c)
+        j = i + 1
+        while True:
+            while j < n:
+                c = text[j]
+                if not _alnum(c):
+                    break
+                if _cjk(c):
+                    has_cjk = True
+                j += 1
+            if j + 1 < n and text[j] == "'" and _alnum(text[j + 1]):
+                j += 1
+                continue
+            break
+        if not has_cjk:
+            tokens.append(text[i:j])
+            i = j
+            continue
+        # TOKEN.findall(word): a CJK character, or a run of other alphanumerics joined by
+        # apostrophes; anything else is skipped.
+        k = i
+        while k < j:
+            c = text[k]
+            if _cjk(c):
+                tokens.append(text[k : k + 1])
+                n_cjk += 1
+                k += 1
+            elif _alnum(c):
+                m = k + 1
+                while True:
+                    while m < j and _alnum(text[m]) and not _cjk(text[m]):
+                        m += 1
+                    if (m + 1 < j and (text[m] == "'" or text[m] == "\u2019") and _alnum(text[m + 1])
+                            and not _cjk(text[m + 1])):
+                        m += 1
+                        continue
+                    break
+                tokens.append(text[k:m])
+                k = m
+            else:
+                k += 1
+        i = j
+    return tokens, n_cjk
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _token_ids(tokens: list, vocab: list) -> np.ndarray:
+    """``TextView.token_ids``: one typed loop instead of a map over the index's __getitem__."""
+    index: dict = dict(zip(vocab, count()))
+    n: cython.Py_ssize_t = len(tokens)
+    ids = np.empty(n, dtype=np.int64)
+    out: cython.longlong[:] = ids
+    k: cython.Py_ssize_t
+    for k in range(n):
+        out[k] = index[tokens[k]]
+    return ids
 
 
 # + emoji and pictographs (U+1F000-U+1FFFF; not the CJK extensions above them)
@@ -177,6 +308,8 @@ class TextView:
     @cached_property
     def token_ids(self) -> np.ndarray:
         """Each token's index in ``vocab`` (int64; deterministic, unlike ``hash``)."""
+        if cython.compiled:
+            return _token_ids(self.tokens, self.vocab)
         index = dict(zip(self.vocab, count()))
         return np.fromiter(map(index.__getitem__, self.tokens), dtype=np.int64, count=len(self.tokens))
 

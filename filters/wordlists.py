@@ -15,11 +15,21 @@ from pathlib import Path
 
 import numpy as np
 
-from filters.text import CJK_CHAR, TOKEN, TextView, normalize, tokenize
+try:
+    import cython
+except ImportError:  # running uncompiled without Cython installed
+    from pipeline.cython_shim import cython
+
+from filters.text import CJK_CHAR, TOKEN, TextView, has_cjk, normalize, tokenize
 from pipeline.resources import package_dir
 
 # A folder of this package; extracted to a temp dir when imported from a zip (--py-files).
 SHIPPED = package_dir("filters", "wordlists")
+
+# setup.py compiles this module when it can (Cython pure-Python mode): the term and stop-word
+# look-ups of a whole view are then C loops over its token ids (``_token_matches``,
+# ``_stop_words_per_paragraph``), with the same results (tests/filters/test_compiled.py).
+COMPILED: bool = cython.compiled
 
 
 def list_path(name: str, folder: str | None = None) -> Path:
@@ -96,10 +106,13 @@ class TermMatcher:
         words are looked up once per distinct token."""
         hits: list[tuple[str, int]] = []
         # CJK substrings: per paragraph, exactly as ``matches`` (most documents have none).
-        if self.cjk is not None and CJK_CHAR.search(view.text):
+        if self.cjk is not None and has_cjk(view.text):
             for p in view.paragraphs:
-                if CJK_CHAR.search(p.text):
+                if has_cjk(p.text):
                     hits.extend((m, len(TOKEN.findall(m))) for m in self.cjk.findall(normalize(p.text)))
+        if cython.compiled:
+            _token_matches(self.phrases, self.words, view, hits)
+            return hits
         tokens = view.tokens
         consumed = np.zeros(len(tokens), dtype=bool)
         if self.phrases:
@@ -150,8 +163,87 @@ class StopWords:
     def count_view(self, view: TextView) -> list[int]:
         """``count`` of every paragraph of a view; English look-ups once per distinct token."""
         paras = view.paragraphs
-        is_stop = view.token_values(self.en.__contains__)
-        en = np.bincount(view.token_groups[is_stop], minlength=len(paras)).tolist()
+        if cython.compiled:
+            en = _stop_words_per_paragraph(self.en, view)
+        else:
+            is_stop = view.token_values(self.en.__contains__)
+            en = np.bincount(view.token_groups[is_stop], minlength=len(paras)).tolist()
         # A paragraph without CJK is English counts only (``count`` gives the same); those
         # with CJK go through ``count`` itself.
         return [self.count(p.text, p.tokens, p.n_cjk) if p.n_cjk else n for p, n in zip(paras, en)]
+
+
+# -- compiled look-ups -------------------------------------------------------------------------
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _token_matches(phrases: dict, words: set, view: TextView, hits: list) -> None:
+    """The phrase and word hits of ``TermMatcher.view_matches`` (compiled only): each distinct
+    token looked up once, then one pass over the token ids for phrases (tried where one
+    starts, ending in its paragraph) and one for words."""
+    tokens: list = view.tokens
+    vocab: list = view.vocab
+    ids: cython.longlong[:] = view.token_ids
+    n: cython.Py_ssize_t = len(tokens)
+    n_vocab: cython.Py_ssize_t = len(vocab)
+    kinds_array = np.zeros(n_vocab, dtype=np.uint8)
+    kinds: cython.uchar[:] = kinds_array  # 1: a phrase starts with it, 2: a word
+    consumed: cython.uchar[:] = np.zeros(n, dtype=np.uint8)
+    counts_array = np.zeros(n_vocab, dtype=np.int64)
+    counts: cython.longlong[:] = counts_array
+    groups: cython.longlong[:]
+    paragraph_end: cython.longlong[:]
+    any_phrase: cython.bint = False
+    i: cython.Py_ssize_t
+    end: cython.Py_ssize_t
+    v: cython.Py_ssize_t
+    matched_until: cython.Py_ssize_t = 0  # matches never overlap: a start inside the last one is consumed
+    for v in range(n_vocab):
+        token = vocab[v]
+        if token in phrases:
+            kinds[v] = 1
+            any_phrase = True
+        if token in words:
+            kinds[v] |= 2
+    if any_phrase:
+        groups = view.token_groups
+        paragraph_end = np.cumsum([len(p.tokens) for p in view.paragraphs]).astype(np.int64)
+        for i in range(n):
+            if kinds[ids[i]] & 1 and i >= matched_until:
+                for phrase in phrases[tokens[i]]:
+                    end = i + len(phrase)
+                    if end <= paragraph_end[groups[i]] and tuple(tokens[i:end]) == phrase:
+                        hits.append((" ".join(phrase), len(phrase)))
+                        consumed[i:end] = 1
+                        matched_until = end
+                        break
+    for i in range(n):
+        if kinds[ids[i]] & 2 and not consumed[i]:
+            counts[ids[i]] += 1
+    for v in range(n_vocab):
+        if counts[v]:
+            hits.extend([(vocab[v], 1)] * counts[v])
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _stop_words_per_paragraph(stop_words: frozenset, view: TextView) -> list:
+    """English stop words per paragraph of a view (compiled only): each distinct token looked
+    up once, then one pass over the token ids."""
+    vocab: list = view.vocab
+    ids: cython.longlong[:] = view.token_ids
+    groups: cython.longlong[:] = view.token_groups
+    n_vocab: cython.Py_ssize_t = len(vocab)
+    is_stop: cython.uchar[:] = np.zeros(n_vocab, dtype=np.uint8)
+    counts_array = np.zeros(len(view.paragraphs), dtype=np.int64)
+    counts: cython.longlong[:] = counts_array
+    i: cython.Py_ssize_t
+    for i in range(n_vocab):
+        if vocab[i] in stop_words:
+            is_stop[i] = 1
+    for i in range(len(ids)):
+        counts[groups[i]] += is_stop[ids[i]]
+    return counts_array.tolist()

@@ -19,3 +19,17 @@ def _declare(*_args: Any, **_kwargs: Any) -> None:
 
 cython = SimpleNamespace(compiled=False, cclass=_same, cfunc=_same, ccall=_same, declare=_declare,
                          int=int, bint=bool, Py_ssize_t=int, double=float)
+
+
+def _directive(*_args: Any, **_kwargs: Any) -> Any:
+    """``cython.boundscheck(False)`` and the like: compiler directives, nothing in Python."""
+    return _same
+
+
+cython.inline = _same
+cython.boundscheck = cython.wraparound = cython.cdivision = _directive
+cython.Py_UCS4 = str
+cython.longlong = int
+cython.ulonglong = int
+cython.cast = lambda to, value, **_kwargs: to(value)
+cython.uchar = int
