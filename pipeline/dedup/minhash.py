@@ -144,21 +144,26 @@ def shingles(text: str, language: str | None, ngram: int = 5) -> set[str]:
 
 
 _POWERS: tuple[np.ndarray, np.ndarray] = (np.ones(1, np.uint64), np.ones(1, np.uint64))
+# Powers kept per process (16 bytes each): a longer text gets arrays of its own, freed after
+# it, so one huge page does not pin its size in a worker's memory for the rest of the run.
+POWERS_KEPT = 1 << 20
 
 
 def _powers(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(B^k, B^-k) mod 2^64 for k < at least ``size``; grown by doubling, kept per process
-    (16 bytes per character of the longest text seen)."""
+    """(B^k, B^-k) mod 2^64 for k < at least ``size``; grown by doubling up to POWERS_KEPT
+    and kept per process."""
     global _POWERS
     up, down = _POWERS
-    if up.size < size:
-        size = max(size, 2 * up.size)
-        factors = np.full(size, _BASE, dtype=np.uint64)
-        factors[0] = 1
-        up = np.cumprod(factors)  # integer products wrap mod 2^64
-        factors.fill(_BASE_INV)
-        factors[0] = 1
-        down = np.cumprod(factors)
+    if up.size >= size:
+        return up, down
+    size = max(size, min(2 * up.size, POWERS_KEPT))
+    factors = np.full(size, _BASE, dtype=np.uint64)
+    factors[0] = 1
+    up = np.cumprod(factors)  # integer products wrap mod 2^64
+    factors.fill(_BASE_INV)
+    factors[0] = 1
+    down = np.cumprod(factors)
+    if size <= POWERS_KEPT:
         _POWERS = (up, down)
     return up, down
 

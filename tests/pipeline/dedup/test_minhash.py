@@ -253,3 +253,20 @@ def test_jaccard_estimates_track_true_jaccard_on_real_pages(shared_data):
     assert abs(errors.mean()) <= 0.01, errors.mean()  # bias (its own sd is ~0.002 here)
     assert np.abs(errors).mean() <= 0.04 and np.abs(errors).max() <= 0.2
     assert np.mean(z <= 2) >= 0.93 and np.mean(z <= 3) >= 0.99, np.sort(z)[-20:]
+
+
+def test_a_huge_text_does_not_pin_its_powers_in_memory(monkeypatch):
+    """Texts longer than POWERS_KEPT characters get powers of their own; the kept ones stay
+    capped, and the hashes are the same either way."""
+    import pipeline.dedup.minhash as minhash
+
+    short, long_text = "a short text of a few words here", " ".join(f"word{i} token{i}" for i in range(400))
+    expected = shingle_hashes(short, "en"), shingle_hashes(long_text, "en")  # ~7,000 characters
+    monkeypatch.setattr(minhash, "_POWERS", (np.ones(1, np.uint64), np.ones(1, np.uint64)))
+    monkeypatch.setattr(minhash, "POWERS_KEPT", 256)
+    assert np.array_equal(shingle_hashes(short, "en"), expected[0])
+    kept = minhash._POWERS[0].size
+    assert 32 <= kept <= 256
+    assert np.array_equal(shingle_hashes(long_text, "en"), expected[1])
+    assert minhash._POWERS[0].size == kept  # the long text's powers were not kept
+    assert np.array_equal(shingle_hashes(short, "en"), expected[0])
