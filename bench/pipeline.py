@@ -168,9 +168,15 @@ def main() -> None:
     import trafilatura
     from resiliparse.extract.html2text import extract_plain_text
 
-    from pipeline.langid import detect_language
+    import filters.text
+    import pipeline.extract.html
+    from pipeline.langid import detect_language, predictor
 
     detect_language("load lid.176 before timing, as a worker does once")
+    # The figures depend on setup.py's C extensions: say which ones this run has.
+    print(f"C extensions: HTML walk {'compiled' if pipeline.extract.html.COMPILED else 'Python'}, text filters "
+          f"{'compiled' if filters.text.COMPILED else 'Python'}, language id "
+          f"{'native' if predictor().__name__ == 'fast' else 'fastText binding'}")
     pages = list(html_files(args.data)) + list(warc_html_responses(args.data))
     with tempfile.TemporaryDirectory() as tmp:
         warc = Path(tmp) / "bench.warc.gz"
