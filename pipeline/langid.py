@@ -66,27 +66,29 @@ def predictor(path: str | None = None) -> Predictor:
     """The process's predictor for a model: native when built and able, else the binding."""
     path = path or default_model_path()
     if path not in _PREDICTORS:
-        binding = _binding_predictor(_model(path))
-        try:
-            from pipeline.fasttext_native import load_model
-        except ImportError:  # not compiled here (no C compiler at install, or a --py-files zip)
-            _PREDICTORS[path] = binding
-            return binding
-        try:
-            native = load_model(path)
-        except ValueError as error:  # a model layout the native code does not cover
-            log.info("language id through the fastText binding for %s: %s", path, error)
-            _PREDICTORS[path] = binding
-            return binding
-
-        def fast(line: str) -> tuple[str, float] | None:
-            try:
-                return native.predict(line)
-            except UnicodeEncodeError:  # a lone surrogate: the binding decides what that gives
-                return binding(line)
-
-        _PREDICTORS[path] = fast
+        _PREDICTORS[path] = _new_predictor(path)
     return _PREDICTORS[path]
+
+
+def _new_predictor(path: str) -> Predictor:
+    binding = _binding_predictor(_model(path))
+    try:
+        from pipeline.fasttext_native import load_model
+    except ImportError:  # not compiled here (no C compiler at install, or a --py-files zip)
+        return binding
+    try:
+        native = load_model(path)
+    except ValueError as error:  # a model layout the native code does not cover
+        log.info("language id through the fastText binding for %s: %s", path, error)
+        return binding
+
+    def fast(line: str) -> tuple[str, float] | None:
+        try:
+            return native.predict(line)
+        except UnicodeEncodeError:  # a lone surrogate: the binding decides what that gives
+            return binding(line)
+
+    return fast
 
 
 def _one_line(text: str, max_chars: int = 0) -> str:

@@ -13,17 +13,11 @@ keeps the compiled filters).
 
 from __future__ import annotations
 
-import builtins
 import copy
-import importlib.util
 import json
 import math
 import random
-import shutil
 import struct
-import sys
-import sysconfig
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,6 +26,7 @@ import filters.base
 from filters import c4, flagged, gopher, ngrams, quality, text, wordlists
 from filters.settings import FiltersConfig
 from schemas import Document, ImageNode, TextNode
+from tests.compiled import has_c_compiler, load_plain
 from tests.filters.textdocs import Hanzi, Words
 
 COMPILED_MODULES = (text, ngrams, quality, wordlists)
@@ -44,32 +39,12 @@ PLAIN = ("filters.text", "filters.ngrams", "filters.wordlists", "filters.quality
 def plain():
     """module name -> the same source as a plain Python module, with ``import cython`` failing
     as it does when Cython is not installed."""
-    real_import, real_register = builtins.__import__, filters.base.register
-
-    def no_cython(name, *args, **kwargs):
-        if name == "cython" or name.startswith("cython."):
-            raise ImportError("no Cython here")
-        return real_import(name, *args, **kwargs)
-
-    saved = {name: sys.modules[name] for name in PLAIN}
-    modules = {}
-    builtins.__import__ = no_cython
+    real_register = filters.base.register
     filters.base.register = lambda cls: cls  # the compiled filters stay registered
     try:
-        for name in PLAIN:
-            source = Path(saved[name].__file__).with_name(name.split(".")[1] + ".py")
-            spec = importlib.util.spec_from_file_location("interleaf_plain_" + name.replace(".", "_"), source)
-            module = importlib.util.module_from_spec(spec)
-            # dataclasses look their module up while a class is made; the later plain modules
-            # import this one under its real name
-            sys.modules[spec.name] = sys.modules[name] = module
-            spec.loader.exec_module(module)
-            modules[name] = module
+        modules = load_plain(list(PLAIN))
     finally:
-        builtins.__import__, filters.base.register = real_import, real_register
-        for name, module in modules.items():
-            del sys.modules[module.__name__]
-        sys.modules.update(saved)
+        filters.base.register = real_register
     for module in COMPILED_MODULES:
         assert modules[module.__name__].COMPILED is False
     return modules
@@ -107,7 +82,7 @@ def _same(plain, docs: dict[str, Document]) -> None:
 
 
 def test_compiled_where_a_c_compiler_is_there():
-    if not (shutil.which(sysconfig.get_config_var("CC").split()[0] or "cc") or shutil.which("cc")):
+    if not has_c_compiler():
         pytest.skip("no C compiler: setup.py leaves the filters as plain Python")
     for module in COMPILED_MODULES:
         assert module.COMPILED, (f"{module.__name__} is not compiled although a C compiler is there: "

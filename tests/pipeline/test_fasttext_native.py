@@ -5,14 +5,13 @@ and a clean refusal (so the binding is used) for what it does not cover."""
 from __future__ import annotations
 
 import random
-import shutil
 import struct
-import sysconfig
 
 import pytest
 
 import pipeline.langid as langid
 from pipeline.langid import _model, default_model_path, predictor
+from tests.compiled import has_c_compiler
 
 try:
     import pipeline.fasttext_native as native
@@ -87,7 +86,7 @@ def _assert_same(models, lines: list[str]) -> None:
 
 
 def test_built_where_a_c_compiler_is_there():
-    if not shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]):
+    if not has_c_compiler():
         pytest.skip("no C compiler: language id runs through the fastText binding")
     assert native is not None, "pipeline/fasttext_native.pyx is not built: reinstall (pip install -e .)"
     assert langid.predictor(None).__name__ == "fast"  # detect_language goes through the native code

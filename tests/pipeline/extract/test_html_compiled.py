@@ -7,42 +7,19 @@ Cython's own shadow module (the fallback an install without Cython gets: pipelin
 
 from __future__ import annotations
 
-import builtins
-import importlib.util
-import shutil
-import sys
-import sysconfig
-from pathlib import Path
-
 import pytest
 
 import pipeline.extract.html as html
 from pipeline.extract.charset import decode_html
 from pipeline.warc.records import read_records
-
-SOURCE = Path(html.__file__).with_name("html.py")
+from tests.compiled import has_c_compiler, load_plain
 
 
 @pytest.fixture(scope="module")
 def pure():
     """The same source as a plain Python module, with ``import cython`` failing as it does
     when Cython is not installed."""
-    real_import = builtins.__import__
-
-    def no_cython(name, *args, **kwargs):
-        if name == "cython":
-            raise ImportError("no Cython here")
-        return real_import(name, *args, **kwargs)
-
-    spec = importlib.util.spec_from_file_location("interleaf_html_pure", SOURCE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    builtins.__import__ = no_cython
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        builtins.__import__ = real_import
-        del sys.modules[spec.name]
+    module = load_plain(["pipeline.extract.html"])["pipeline.extract.html"]
     assert module.COMPILED is False
     return module
 
@@ -109,7 +86,7 @@ def _same(pure, pages: dict[str, tuple[str, str]]) -> None:
 
 
 def test_compiled_where_a_c_compiler_is_there():
-    if not (shutil.which(sysconfig.get_config_var("CC").split()[0] or "cc") or shutil.which("cc")):
+    if not has_c_compiler():
         pytest.skip("no C compiler: setup.py leaves pipeline.extract.html as plain Python")
     assert html.COMPILED, ("pipeline/extract/html.py is not compiled although a C compiler is there: "
                            "reinstall (pip install -e .) and check the build output")
