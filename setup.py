@@ -7,8 +7,9 @@ from setuptools import Extension, setup
 # Hot loops, compiled where possible (pipeline.extract.html: the DOM walk, once per node).
 COMPILED_MODULES = ["pipeline.extract.html", "filters.text", "filters.ngrams", "filters.quality",
                     "filters.wordlists"]
-# Cython-only modules (.pyx): pipeline.fasttext_native (lid.176 prediction; else the binding).
-NATIVE_MODULES = ["pipeline.fasttext_native"]
+# Cython-only modules (.pyx): pipeline.fasttext_native (lid.176 prediction; else the binding),
+# pipeline.extract.dom_native (html.py's walk over lexbor's structs; else selectolax's objects).
+NATIVE_MODULES = ["pipeline.fasttext_native", "pipeline.extract.dom_native"]
 
 
 def extensions() -> list[Extension]:

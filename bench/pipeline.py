@@ -174,7 +174,8 @@ def main() -> None:
 
     detect_language("load lid.176 before timing, as a worker does once")
     # The figures depend on setup.py's C extensions: say which ones this run has.
-    print(f"C extensions: HTML walk {'compiled' if pipeline.extract.html.COMPILED else 'Python'}, text filters "
+    walk = "native" if pipeline.extract.html.NATIVE_WALK else "compiled" if pipeline.extract.html.COMPILED else "Python"
+    print(f"C extensions: HTML walk {walk}, text filters "
           f"{'compiled' if filters.text.COMPILED else 'Python'}, language id "
           f"{'native' if predictor().__name__ == 'fast' else 'fastText binding'}")
     pages = list(html_files(args.data)) + list(warc_html_responses(args.data))

@@ -26,6 +26,11 @@ from urllib.parse import urljoin
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 try:
+    from pipeline.extract import dom_native
+except ImportError:  # not built (no C compiler): the walk reads selectolax's objects
+    dom_native = None
+
+try:
     import cython
 except ImportError:  # running uncompiled without Cython installed
     from pipeline.cython_shim import cython
@@ -106,7 +111,12 @@ CONTAINER_TAGS: frozenset[str] = frozenset(
 # Their class words describe the page or post (WordPress: "tag-sponsor"), not a page part.
 NEVER_BOILERPLATE_TAGS: frozenset[str] = frozenset({"html", "body", "article", "main"})
 # Elements inside a table cell that show the table lays out a page rather than holding data.
-LAYOUT_TABLE_SELECTOR = "p, div, ul, ol, h1, h2, h3, h4, h5, blockquote, article, section"
+LAYOUT_TABLE_TAGS: tuple[str, ...] = (
+    "p", "div", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "blockquote", "article", "section"
+)
+LAYOUT_TABLE_SELECTOR = ", ".join(LAYOUT_TABLE_TAGS)
+# A <figure> holding one of these is an image's figure, its <figcaption> the image's caption.
+FIGURE_MEDIA_TAGS: tuple[str, ...] = ("img", "picture", "source")
 CELL_SEPARATOR = " | "
 CELL_TAGS: frozenset[str] = frozenset({"td", "th"})
 TABLE_PART_TAGS: frozenset[str] = CELL_TAGS | {"tr"}
@@ -132,6 +142,8 @@ _FIGURE = 128
 _NAMED = 256
 # The few elements with one of these to undo (leave tests them only when one is set).
 _RARE = _PRE | _ARTICLE | _TABLE | _FIGURE | _NAMED
+
+_FIGURE_MEDIA_SELECTOR = ", ".join(FIGURE_MEDIA_TAGS)
 
 COMPILED: bool = cython.compiled  # built by setup.py, or running as plain Python
 
@@ -202,15 +214,16 @@ def _preformatted(raw: str) -> str:
 class _Walker:
     """One pass over the DOM, turning it into blocks with their ancestor element ids."""
 
-    base_url: str
-    wrapper_chars: float
-    blocks: list
-    depths: list
-    parents: list
-    signatures: list
-    semantic: list
-    named_boilerplate: set
-    containers: set
+    # Public: pipeline/extract/dom_native.pyx walks into the same fields.
+    base_url = cython.declare(str, visibility="public")
+    wrapper_chars = cython.declare(cython.double, visibility="public")
+    blocks = cython.declare(list, visibility="public")
+    depths = cython.declare(list, visibility="public")
+    parents = cython.declare(list, visibility="public")
+    signatures = cython.declare(list, visibility="public")
+    semantic = cython.declare(list, visibility="public")
+    named_boilerplate = cython.declare(set, visibility="public")
+    containers = cython.declare(set, visibility="public")
     boilerplate_depth: cython.Py_ssize_t
     ancestors: list
     kinds: list
@@ -466,7 +479,7 @@ class _Walker:
 
     @cython.cfunc
     def open_figure(self, node: LexborNode) -> cython.int:
-        if node.css_first("img, picture, source") is None:
+        if node.css_first(_FIGURE_MEDIA_SELECTOR) is None:
             return 0  # a figure around a quote or code: walk it like any block
         figcaption = node.css_first("figcaption")
         caption = collapse_whitespace(figcaption.text(deep=True)) if figcaption is not None else ""
@@ -796,9 +809,83 @@ def _extract(html: str, url: str) -> Extracted:
     root = tree.body or tree.root
     if root is None:
         return Extracted(title=title, date=date, nodes=[])
-    page_chars = len(root.text(deep=True))
+    page_chars = text_chars(root)
     remove_junk_containers(root, page_chars)
     walker = _Walker(base_url, page_chars)
-    walker.walk(root)
+    if NATIVE_WALK:
+        dom_native.walk(walker, root.mem_id)
+    else:
+        walker.walk(root)
     nodes = _to_nodes(select_main_blocks(walker))
     return Extracted(title=title, date=date, nodes=nodes)
+
+
+def text_chars(node: LexborNode) -> int:
+    """``len(node.text(deep=True))``, counted in C when the native walk is on."""
+    return dom_native.text_chars(node.mem_id) if NATIVE_WALK else len(node.text(deep=True))
+
+
+# -- the native walk -----------------------------------------------------------------------
+# A page with every construct the walk treats apart: both walks must give the same result on
+# it before the native one is used.
+_PROBE_PAGE = """<html><head><title>t</title></head><body>
+<div id="site-header" class="header"><a href="/">Home</a> <a href="/a">About</a></div>
+<main><article class="post entry-content" itemprop="articleBody"><header><h1>Headline of
+the post</h1></header><p>First paragraph of the article, long enough to count as good text,
+with <a href="/x">a link</a> and <b>bold</b><br>after a line break.</p>
+<figure><img src="/a.jpg" alt="A photo of a harbour at dawn" width="640" height="480">
+<figcaption>The harbour <i>at dawn</i></figcaption></figure>
+<picture><source data-srcset="/b.webp 1x"><img src="/b.jpg" alt="Boats moored in a row"></picture>
+<table><tr><th>Year</th><th>Ships</th></tr><tr><td>2020</td><td>14</td></tr></table>
+<table><tr><td><p>Layout cell with a paragraph of text in it, long enough to matter.</p></td></tr></table>
+<ul><li class="item">One item of the list</li><li class="item">Another item of the list</li></ul>
+<pre>  code  line
+    indented</pre><blockquote>A quotation, 引用された文章です。</blockquote>
+<p hidden>hidden text</p><div style="display:none">styled away</div>
+<div role="navigation">role nav</div><span role="main">中文段落，足够长的文字用来测试。</span>
+<my-widget class="x">custom element text</my-widget><!-- a comment -->
+<dl><dt>Term</dt><dd>Definition</dd></dl></article></main>
+<aside class="sidebar">Related links</aside><nav><a href="/n">Next</a></nav>
+<footer>Copyright 2024 Example. All rights reserved.</footer></body></html>"""
+
+
+def _walk_result(walker: _Walker) -> tuple:
+    blocks = [
+        (b.kind, b.text, b.chars, b.link_chars, b.ancestors, b.in_boilerplate,
+         b.image)
+        for b in walker.blocks
+    ]  # fmt: skip
+    return (blocks, walker.depths, walker.parents, walker.signatures, walker.semantic,
+            walker.named_boilerplate, walker.containers)  # fmt: skip
+
+
+def _walk_both(html: str, url: str) -> tuple[tuple, tuple]:
+    """The Python walk's and the native walk's results on one page (for the probe and tests)."""
+    tree = LexborHTMLParser(html)
+    base_url = base_url_of(tree, url, html)
+    strip_junk(tree)
+    root = tree.body or tree.root
+    page_chars = len(root.text(deep=True))
+    if dom_native.text_chars(root.mem_id) != page_chars:
+        raise ValueError("native text length differs")
+    remove_junk_containers(root, page_chars)
+    python, native = _Walker(base_url, page_chars), _Walker(base_url, page_chars)
+    python.walk(root)
+    dom_native.walk(native, root.mem_id)
+    return _walk_result(python), _walk_result(native)
+
+
+def _native_walk_works() -> bool:
+    """The native walk is built, linked to this selectolax, and agrees on the probe page.
+    setup.py builds it along with this module; uncompiled, this module is the plain-Python
+    reference and walks with selectolax."""
+    if not COMPILED or dom_native is None or not dom_native.link():
+        return False
+    try:
+        python, native = _walk_both(_PROBE_PAGE, "https://example.com/post")
+    except ValueError:
+        return False
+    return python == native
+
+
+NATIVE_WALK: bool = _native_walk_works()

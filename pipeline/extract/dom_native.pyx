@@ -1,0 +1,667 @@
+# cython: language_level=3, boundscheck=False, cdivision=True, initializedcheck=False
+"""The DOM walk of pipeline/extract/html.py over lexbor's own structures, in C.
+
+html.py's ``_Walker.walk`` reads the tree through selectolax's Python objects: a LexborNode
+per child and sibling, a str per tag name, a dict per element's attributes. That costs more
+than the decisions it feeds. This module makes the same decisions on the same tree by reading
+lexbor's node, element, attribute and text structs directly (the tree selectolax parsed, found
+from ``LexborNode.mem_id``), with tag names turned into bit flags once per tag id and strs
+made only for the text and attribute values the walk keeps. It fills the same ``_Walker``
+fields, so everything after the walk is shared; tests/pipeline/extract/test_dom_native.py
+compares the two walks on real pages and crafted edge cases.
+
+How it reaches lexbor without its headers or a link against it: the struct layouts below are
+lexbor's own (lexbor/dom/interfaces/{node,element,attr,character_data}.h, Apache-2.0, as
+bundled by selectolax 1.0.2), and the two name functions are looked up with dlsym in
+selectolax's already-loaded extension, which exports lexbor's API. ``available()`` says
+whether this can be trusted: a selectolax version these layouts were checked against, the
+symbols found, and a probe page walked identically both ways. When it says no, html.py walks
+with selectolax as before.
+"""
+
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport uintptr_t
+from libc.stdlib cimport free, realloc
+from libc.string cimport memcmp
+
+cdef extern from "<dlfcn.h>":
+    void *dlopen(const char *filename, int flags)
+    void *dlsym(void *handle, const char *symbol)
+    int RTLD_NOW
+    int RTLD_NOLOAD
+
+cdef extern from *:
+    """
+    /* lexbor 2.x structs as bundled by selectolax 1.0.2 (Apache-2.0), up to the last field
+       read here; only pointers to them are used, so the tails need not be declared. */
+    typedef struct { unsigned char *data; size_t length; } il_lexbor_str_t;
+    typedef struct il_node il_node_t;
+    struct il_node {
+        void *events;                       /* lxb_dom_event_target_t */
+        uintptr_t local_name, prefix, ns;
+        void *owner_document;
+        il_node_t *next, *prev, *parent, *first_child, *last_child;
+        void *user;
+        int type;                           /* lxb_dom_node_type_t */
+    };
+    typedef struct il_attr il_attr_t;
+    typedef struct {
+        il_node_t node;
+        uintptr_t upper_name, qualified_name;
+        il_lexbor_str_t *is_value;
+        il_attr_t *first_attr;
+    } il_element_t;
+    struct il_attr {
+        il_node_t node;
+        uintptr_t upper_name, qualified_name;
+        il_lexbor_str_t *value;
+        il_element_t *owner;
+        il_attr_t *next;
+    };
+    typedef struct { il_node_t node; il_lexbor_str_t data; } il_character_data_t;
+    typedef const unsigned char *(*il_name_f)(const void *, size_t *);
+    """
+    ctypedef struct il_lexbor_str_t:
+        unsigned char *data
+        size_t length
+    ctypedef struct il_node_t:
+        uintptr_t local_name
+        il_node_t *next
+        il_node_t *parent
+        il_node_t *first_child
+        int type
+    ctypedef struct il_attr_t:
+        il_lexbor_str_t *value
+        il_attr_t *next
+    ctypedef struct il_element_t:
+        il_attr_t *first_attr
+    ctypedef struct il_character_data_t:
+        il_lexbor_str_t data
+    ctypedef const unsigned char *(*il_name_f)(const void *, size_t *)
+
+# lexbor's node types and the tag ids selectolax names "-text", "-document", ... (tag/const.h)
+cdef enum:
+    NODE_ELEMENT = 1
+    NODE_TEXT = 3
+    TAG_TEXT = 2
+    TAG_DOCUMENT = 3
+    TAG_EM_COMMENT = 4
+    TAG_EM_DOCTYPE = 5
+    STATIC_TAGS = 0xC7  # LXB_TAG__LAST_ENTRY: ids below are fixed, above are per document
+
+# What the walk needs to know about a tag, as bits (html.py keeps these as sets of names).
+cdef enum:
+    T_ELEMENT = 1 << 0       # an element the walk enters (name starts with a letter)
+    T_ACTIVE = 1 << 1
+    T_BLOCK = 1 << 2
+    T_SKIP_CHECKED = 1 << 3
+    T_BOILERPLATE = 1 << 4
+    T_STRUCTURE = 1 << 5
+    T_SEMANTIC = 1 << 6
+    T_CONTAINER = 1 << 7
+    T_NEVER_BOILERPLATE = 1 << 8
+    T_ITEM = 1 << 9
+    T_CELL = 1 << 10
+    T_TABLE_PART = 1 << 11
+    T_LAYOUT = 1 << 12       # matches html.LAYOUT_TABLE_SELECTOR
+    T_KIND = 1 << 13         # in KIND_OF_TAG
+    T_BR = 1 << 14
+    T_IMG = 1 << 15
+    T_PICTURE = 1 << 16
+    T_A = 1 << 17
+    T_PRE = 1 << 18
+    T_TABLE = 1 << 19
+    T_FIGURE = 1 << 20
+    T_TR = 1 << 21
+    T_HEADER = 1 << 22
+    T_FIGCAPTION = 1 << 23
+    T_SOURCE = 1 << 24
+    T_FIGURE_MEDIA = 1 << 25  # img, picture, source: a figure around one holds an image
+
+# html.py's exit actions (same values).
+cdef enum:
+    A_BLOCK = 1
+    A_ANCESTOR = 2
+    A_KIND = 4
+    A_LINK = 8
+    A_PRE = 16
+    A_ARTICLE = 32
+    A_TABLE = 64
+    A_FIGURE = 128
+    A_NAMED = 256
+    A_RARE = A_PRE | A_ARTICLE | A_TABLE | A_FIGURE | A_NAMED
+
+# selectolax versions whose bundled lexbor has the layouts above (checked by the probe too).
+CHECKED_SELECTOLAX = ("1.0.2",)
+
+cdef il_name_f _element_name = NULL
+cdef il_name_f _attr_name = NULL
+cdef unsigned int _static_flags[STATIC_TAGS]
+cdef list _static_names = [None] * STATIC_TAGS
+cdef list _static_kinds = [None] * STATIC_TAGS
+cdef dict _dynamic_flags = {}
+cdef object _html = None  # pipeline.extract.html, bound on first use (it imports this module)
+_state = {"linked": None}
+
+
+def link() -> bool:
+    """Find lexbor's name functions in selectolax's extension; False when that cannot be done
+    safely (another selectolax version, symbols missing)."""
+    global _element_name, _attr_name
+    if _state["linked"] is not None:
+        return _state["linked"]
+    _state["linked"] = False
+    import selectolax
+    import selectolax.lexbor
+
+    if selectolax.__version__ not in CHECKED_SELECTOLAX:
+        return False
+    handle = dlopen(selectolax.lexbor.__file__.encode(), RTLD_NOW | RTLD_NOLOAD)
+    if handle == NULL:
+        return False
+    _element_name = <il_name_f> dlsym(handle, b"lxb_dom_element_qualified_name")
+    _attr_name = <il_name_f> dlsym(handle, b"lxb_dom_attr_qualified_name")
+    _state["linked"] = _element_name != NULL and _attr_name != NULL
+    return _state["linked"]
+
+
+cdef inline str _decode(const unsigned char *data, size_t length):
+    # selectolax's own decoding of every name, value and text (its util.pxi _decode_utf8).
+    return PyUnicode_DecodeUTF8(<const char*> data, length, "replace")
+
+
+cdef str _tag_name(il_node_t *node):
+    cdef size_t length = 0
+    cdef const unsigned char *name = _element_name(node, &length)
+    return None if name == NULL else _decode(name, length)
+
+
+cdef unsigned int _flags_of_name(str name):
+    h = _html
+    if not name or not name[0].isalpha():
+        return 0
+    cdef unsigned int flags = T_ELEMENT
+    for bit, tags in (
+        (T_ACTIVE, h.ACTIVE_TAGS), (T_BLOCK, h.BLOCK_TAGS), (T_SKIP_CHECKED, h.SKIP_CHECKED_TAGS),
+        (T_BOILERPLATE, h.BOILERPLATE_TAGS), (T_STRUCTURE, h.STRUCTURE_TAGS),
+        (T_SEMANTIC, h.SEMANTIC_TAGS), (T_CONTAINER, h.CONTAINER_TAGS),
+        (T_NEVER_BOILERPLATE, h.NEVER_BOILERPLATE_TAGS), (T_ITEM, h.ITEM_TAGS),
+        (T_CELL, h.CELL_TAGS), (T_TABLE_PART, h.TABLE_PART_TAGS), (T_LAYOUT, h.LAYOUT_TABLE_TAGS),
+        (T_KIND, h.KIND_OF_TAG), (T_FIGURE_MEDIA, h.FIGURE_MEDIA_TAGS),
+    ):
+        if name in tags:
+            flags |= bit
+    for bit, tag in (
+        (T_BR, "br"), (T_IMG, "img"), (T_PICTURE, "picture"), (T_A, "a"), (T_PRE, "pre"),
+        (T_TABLE, "table"), (T_FIGURE, "figure"), (T_TR, "tr"), (T_HEADER, "header"),
+        (T_FIGCAPTION, "figcaption"), (T_SOURCE, "source"),
+    ):
+        if name == tag:
+            flags |= bit
+    return flags
+
+
+cdef unsigned int _flags(il_node_t *node) except? 0:
+    """The tag bits of an element (0 for anything the walk does not enter)."""
+    cdef uintptr_t tag_id = node.local_name
+    cdef unsigned int flags
+    if node.type != NODE_ELEMENT or tag_id in (TAG_TEXT, TAG_DOCUMENT, TAG_EM_COMMENT, TAG_EM_DOCTYPE):
+        return 0
+    if tag_id < STATIC_TAGS:
+        flags = _static_flags[tag_id]
+        if flags == 0 and _static_names[tag_id] is None:
+            name = _tag_name(node)
+            flags = _flags_of_name(name)
+            _static_flags[tag_id] = flags
+            _static_names[tag_id] = name
+            _static_kinds[tag_id] = _html.KIND_OF_TAG.get(name)
+        return flags
+    name = _tag_name(node)  # a custom element: its id is only valid in this document
+    cached = _dynamic_flags.get(name)
+    if cached is None:
+        if len(_dynamic_flags) > 4096:
+            _dynamic_flags.clear()
+        cached = _dynamic_flags[name] = _flags_of_name(name)
+    return cached
+
+
+cdef inline str _name_of(il_node_t *node):
+    return _static_names[node.local_name] if node.local_name < STATIC_TAGS else _tag_name(node)
+
+
+cdef inline bint _is_name(il_attr_t *attr, const char *name, size_t length) noexcept:
+    cdef size_t got = 0
+    cdef const unsigned char *data = _attr_name(attr, &got)
+    return data != NULL and got == length and memcmp(data, name, length) == 0
+
+
+cdef inline object _value(il_attr_t *attr):
+    # selectolax: None for a valueless attribute (``<div hidden>``).
+    if attr.value == NULL or attr.value.data == NULL:
+        return None
+    return _decode(attr.value.data, attr.value.length)
+
+
+cdef dict _attributes(il_node_t *node):
+    """What LexborNode.attributes gives: qualified names to values (None when valueless)."""
+    cdef dict attrs = {}
+    cdef il_attr_t *attr = (<il_element_t*> node).first_attr
+    cdef size_t length = 0
+    cdef const unsigned char *name
+    while attr != NULL:
+        name = _attr_name(attr, &length)
+        attrs[_decode(name, length)] = _value(attr)
+        attr = attr.next
+    return attrs
+
+
+cdef object _attribute(il_node_t *node, const char *name, size_t length, bint *present):
+    """One attribute's value, as ``attrs.get(name)``; ``present`` says whether it is there."""
+    cdef il_attr_t *attr = (<il_element_t*> node).first_attr
+    while attr != NULL:
+        if _is_name(attr, name, length):
+            present[0] = True
+            return _value(attr)
+        attr = attr.next
+    present[0] = False
+    return None
+
+
+cdef inline size_t _utf8_chars(const unsigned char *data, size_t length) noexcept:
+    # Code points of valid UTF-8 (what lexbor holds for a str input): lead bytes only.
+    cdef size_t i, count = 0
+    for i in range(length):
+        count += (data[i] & 0xC0) != 0x80
+    return count
+
+
+cdef inline il_node_t *_following(il_node_t *node, il_node_t *top) noexcept:
+    """The next node in document order after ``node``'s subtree, inside ``top``; NULL at the end."""
+    while node != top and node.next == NULL:
+        node = node.parent
+    return NULL if node == top else node.next
+
+
+cdef inline il_node_t *_next_in(il_node_t *node, il_node_t *top) noexcept:
+    """The node after ``node`` in document order, inside ``top``; NULL at the end."""
+    return node.first_child if node.first_child != NULL else _following(node, top)
+
+
+cdef size_t _text_of(il_node_t *top, list parts) except? 0:
+    """The characters of every text node below ``top``: ``len(node.text(deep=True))``. The
+    texts themselves are appended to ``parts`` unless it is None."""
+    cdef size_t count = 0
+    cdef il_node_t *node = top.first_child
+    cdef il_character_data_t *text
+    while node != NULL:
+        if node.local_name == TAG_TEXT:
+            text = <il_character_data_t*> node
+            if text.data.data != NULL:
+                count += _utf8_chars(text.data.data, text.data.length)
+                if parts is not None:
+                    parts.append(_decode(text.data.data, text.data.length))
+        node = _next_in(node, top)
+    return count
+
+
+cdef str _text(il_node_t *top):
+    """``node.text(deep=True)``."""
+    parts = []
+    _text_of(top, parts)
+    return "".join(parts)
+
+
+cdef il_node_t *_first(il_node_t *top, unsigned int flags) except? NULL:
+    """``css_first`` of a list of tag names: the first element below ``top`` with one of ``flags``."""
+    cdef il_node_t *node = top.first_child
+    while node != NULL:
+        if node.type == NODE_ELEMENT and _flags(node) & flags:
+            return node
+        node = _next_in(node, top)
+    return NULL
+
+
+cdef inline bint _ascii_space(const unsigned char *data, size_t length) noexcept:
+    """Only the ASCII characters str.isspace() accepts (tab to CR, FS to US, space)."""
+    cdef size_t i
+    cdef unsigned char c
+    for i in range(length):
+        c = data[i]
+        if not (c == 32 or 9 <= c <= 13 or 28 <= c <= 31):
+            return False
+    return True
+
+
+def text_chars(size_t mem_id) -> int:
+    """``len(node.text(deep=True))`` of the node at ``LexborNode.mem_id``."""
+    return _text_of(<il_node_t*> mem_id, None)
+
+
+cdef class _Stack:
+    """The open elements of the walk and their exit actions (pages nest thousands deep)."""
+    cdef il_node_t **nodes
+    cdef int *actions
+    cdef Py_ssize_t size, capacity
+
+    def __dealloc__(self):
+        free(self.nodes)
+        free(self.actions)
+
+    cdef int push(self, il_node_t *node, int actions) except -1:
+        cdef Py_ssize_t capacity
+        if self.size == self.capacity:
+            capacity = max(64, 2 * self.capacity)
+            nodes = <il_node_t**> realloc(self.nodes, capacity * sizeof(il_node_t*))
+            if nodes == NULL:
+                raise MemoryError()
+            self.nodes = nodes
+            codes = <int*> realloc(self.actions, capacity * sizeof(int))
+            if codes == NULL:
+                raise MemoryError()
+            self.actions = codes
+            self.capacity = capacity
+        self.nodes[self.size] = node
+        self.actions[self.size] = actions
+        self.size += 1
+        return 0
+
+
+cdef class NativeWalk:
+    """One walk: html._Walker's walk, enter and leave, over lexbor structs. Results go into
+    the given walker's blocks, depths, parents, signatures, semantic, named_boilerplate and
+    containers, which html.py's selection reads."""
+
+    cdef str base_url
+    cdef double wrapper_chars
+    cdef list blocks, depths, parents, signatures, semantic, ancestors, kinds, tables
+    cdef list captions, buffer
+    cdef set named_boilerplate, containers
+    cdef Py_ssize_t boilerplate_depth, link_chars, link_depth, pre_depth, article_depth
+    cdef object block_type, image_node, name_signals, is_hidden, is_boilerplate_role
+
+    def __init__(self, walker):
+        h = _html
+        self.base_url = walker.base_url
+        self.wrapper_chars = walker.wrapper_chars
+        self.blocks = walker.blocks
+        self.depths = walker.depths
+        self.parents = walker.parents
+        self.signatures = walker.signatures
+        self.semantic = walker.semantic
+        self.named_boilerplate = walker.named_boilerplate
+        self.containers = walker.containers
+        self.ancestors, self.kinds, self.tables, self.captions, self.buffer = [], [], [], [], []
+        self.block_type = h._Block
+        self.image_node = h.image_node
+        self.name_signals = h.name_signals
+        self.is_hidden = h.is_hidden
+        self.is_boilerplate_role = h.is_boilerplate_role
+
+    # -- blocks ------------------------------------------------------------------------
+    cdef int flush(self) except -1:
+        if not self.buffer:
+            return 0
+        raw = "".join(self.buffer)
+        self.buffer.clear()
+        link_chars, self.link_chars = self.link_chars, 0
+        kind = self.kinds[-1] if self.kinds else _html.PARAGRAPH
+        text = _html._preformatted(raw) if self.pre_depth else _html.collapse_whitespace(raw)
+        if kind == _html.TABLE:
+            text = text.strip(" |")
+        if text:
+            self.blocks.append(self.block_type(
+                kind, text, link_chars, tuple(self.ancestors), None, self.boilerplate_depth > 0
+            ))
+        return 0
+
+    cdef int add_image(self, image) except -1:
+        if image is None:
+            return 0
+        self.flush()
+        if self.captions and image.caption is None:
+            image.caption = self.captions[-1]
+        self.blocks.append(self.block_type(
+            _html.IMAGE, "", 0, tuple(self.ancestors), image, self.boilerplate_depth > 0
+        ))
+        return 0
+
+    # -- walk --------------------------------------------------------------------------
+    cdef int walk(self, il_node_t *top) except -1:
+        cdef _Stack stack = _Stack()
+        cdef il_node_t *node = top.first_child
+        cdef il_node_t *child
+        cdef il_character_data_t *data
+        cdef unsigned int flags
+        cdef int actions
+        cdef list buffer = self.buffer
+        while node != NULL:
+            if node.local_name == TAG_TEXT:
+                if node.type == NODE_TEXT:
+                    data = <il_character_data_t*> node
+                    # Whitespace between tags opens no block (most text nodes of a page are such).
+                    if data.data.data != NULL and data.data.length and (
+                        buffer or not _ascii_space(data.data.data, data.data.length)
+                    ):
+                        text = _decode(data.data.data, data.data.length)
+                        if buffer or not text.isspace():
+                            buffer.append(text)
+                            if self.link_depth:
+                                self.link_chars += len(text.strip())
+            else:
+                flags = _flags(node)
+                if flags:
+                    actions = self.enter_element(node, flags)
+                    if actions >= 0:
+                        child = node.first_child
+                        if child != NULL:
+                            stack.push(node, actions)
+                            node = child
+                            continue
+                        if actions:
+                            self.leave(actions)
+            while node.next == NULL and stack.size:
+                stack.size -= 1
+                node = stack.nodes[stack.size]
+                if stack.actions[stack.size]:
+                    self.leave(stack.actions[stack.size])
+            node = node.next
+        self.flush()
+        return 0
+
+    cdef int enter_element(self, il_node_t *node, unsigned int flags) except -2:
+        """The exit actions of an element to walk into, or -1 when its subtree is not walked."""
+        cdef bint has_attrs = (<il_element_t*> node).first_attr != NULL
+        cdef bint present = False
+        if flags & T_BR:
+            self.buffer.append("\n")
+            return -1
+        if flags & T_IMG:
+            self.add_image(self.image_node(_attributes(node), self.base_url))
+            return -1
+        if flags & T_PICTURE:
+            self.add_picture(node)
+            return -1
+        if not has_attrs and not flags & T_ACTIVE:
+            return 0
+        if flags & T_SKIP_CHECKED or (has_attrs and self.may_hide(node)):
+            if self.is_skipped(node, flags, has_attrs):
+                if flags & T_BLOCK:
+                    self.flush()
+                return -1
+        return self.open_element(node, flags, has_attrs)
+
+    cdef bint may_hide(self, il_node_t *node) noexcept:
+        """Has a hidden, style or role attribute (only those can make is_skipped say yes)."""
+        cdef il_attr_t *attr = (<il_element_t*> node).first_attr
+        while attr != NULL:
+            if _is_name(attr, "hidden", 6) or _is_name(attr, "style", 5) or _is_name(attr, "role", 4):
+                return True
+            attr = attr.next
+        return False
+
+    cdef int add_picture(self, il_node_t *node) except -1:
+        cdef il_node_t *source = node.first_child
+        cdef bint present = False
+        srcset = None
+        while source != NULL:  # css_first("source[srcset], source[data-srcset]")
+            if source.type == NODE_ELEMENT and _flags(source) & T_SOURCE:
+                _attribute(source, "srcset", 6, &present)
+                if not present:
+                    _attribute(source, "data-srcset", 11, &present)
+                if present:
+                    srcset = (_attribute(source, "data-srcset", 11, &present)
+                              or _attribute(source, "srcset", 6, &present))
+                    break
+            source = _next_in(source, node)
+        img = _first(node, T_IMG)
+        attrs = _attributes(img) if img != NULL else {}
+        self.add_image(self.image_node(attrs, self.base_url, picture_srcset=srcset))
+        return 0
+
+    cdef bint is_skipped(self, il_node_t *node, unsigned int flags, bint has_attrs) except -1:
+        """Hidden, or boilerplate by tag or role: the whole subtree is left out."""
+        if flags & T_FIGCAPTION and self.captions:
+            return True  # already on the figure's image node
+        if not has_attrs and not flags & (T_BOILERPLATE | T_HEADER):
+            return False
+        attrs = _attributes(node)
+        if self.is_hidden(attrs):
+            return True
+        boilerplate = (
+            flags & T_BOILERPLATE
+            or (flags & T_HEADER and not self.article_depth)
+            or self.is_boilerplate_role(attrs)
+        )
+        return boilerplate and not _text_of(node, None) > self.wrapper_chars
+
+    cdef int open_element(self, il_node_t *node, unsigned int flags, bint has_attrs) except -1:
+        """Note an element the walk goes into; returns what leave must undo."""
+        cdef bint named_boilerplate = False, main_name = False, present = False
+        cdef bint in_data_table, is_block
+        cdef int actions = 0
+        cls = None
+        if has_attrs:
+            cls = _attribute(node, "class", 5, &present)
+            ident = _attribute(node, "id", 2, &present)
+            if cls or ident:
+                boilerplate_name, main = self.name_signals(cls, ident)
+                main_name = main
+                named_boilerplate = boilerplate_name and not flags & T_NEVER_BOILERPLATE
+        in_data_table = bool(self.tables) and self.tables[-1]
+        is_block = flags & T_BLOCK and not (in_data_table and flags & T_CELL)
+        if is_block or named_boilerplate:
+            actions = self.open_block(node, flags, cls, has_attrs, is_block, named_boilerplate, main_name)
+        if flags & T_A:  # the commonest element of most pages: spared the tests below
+            self.link_depth += 1
+            return actions | A_LINK
+        if flags & T_STRUCTURE:
+            actions |= self.open_structure(node, flags, in_data_table)
+        return actions
+
+    cdef int open_block(self, il_node_t *node, unsigned int flags, cls, bint has_attrs,
+                        bint is_block, bint named_boilerplate, bint main_name) except -1:
+        """Give the element an id (an ancestor of the blocks inside it); a block element ends
+        the current block."""
+        cdef int actions = A_ANCESTOR
+        cdef Py_ssize_t element_id
+        if is_block:
+            if self.buffer:
+                self.flush()
+            actions |= A_BLOCK
+        ancestors = self.ancestors
+        element_id = len(self.depths)
+        self.depths.append(len(ancestors))
+        self.parents.append(ancestors[-1] if ancestors else -1)
+        self.signatures.append(f"{_name_of(node)}.{cls or ''}" if flags & T_ITEM else None)
+        ancestors.append(element_id)
+        if flags & T_CONTAINER:
+            self.containers.add(element_id)
+        if named_boilerplate:
+            self.flush()
+            self.named_boilerplate.add(element_id)
+            self.boilerplate_depth += 1
+            actions |= A_NAMED
+        elif self.is_semantic(node, flags, has_attrs, main_name):
+            self.semantic.append(element_id)
+        return actions
+
+    cdef bint is_semantic(self, il_node_t *node, unsigned int flags, bint has_attrs,
+                          bint main_name) except -1:
+        """html._Walker.is_semantic."""
+        cdef bint present = False
+        if main_name or flags & T_SEMANTIC:
+            return True
+        if not has_attrs:
+            return False
+        if _attribute(node, "role", 4, &present) == "main":
+            return True
+        return (_attribute(node, "itemprop", 8, &present) or "").lower() == "articlebody"
+
+    cdef int open_structure(self, il_node_t *node, unsigned int flags, bint in_data_table) except -1:
+        """Article, preformatted, table, figure, table-part and block-kind state."""
+        cdef int actions = 0
+        if flags & T_TABLE_PART:  # rows and cells, the commonest: none of the tests below
+            if not in_data_table:
+                return 0
+            if flags & T_TR:
+                self.kinds.append(_html.TABLE)
+                return A_KIND
+            if self.buffer:
+                self.buffer.append(_html.CELL_SEPARATOR)
+            return 0
+        if flags & T_SEMANTIC:
+            self.article_depth += 1
+            actions |= A_ARTICLE
+        if flags & T_PRE:
+            self.pre_depth += 1
+            actions |= A_PRE
+        elif flags & T_TABLE:
+            self.tables.append(_first(node, T_LAYOUT) == NULL)
+            actions |= A_TABLE
+        elif flags & T_FIGURE:
+            actions |= self.open_figure(node)
+        if flags & T_KIND:
+            self.kinds.append(_static_kinds[node.local_name])
+            actions |= A_KIND
+        return actions
+
+    cdef int open_figure(self, il_node_t *node) except -1:
+        if _first(node, T_FIGURE_MEDIA) == NULL:
+            return 0  # a figure around a quote or code: walk it like any block
+        figcaption = _first(node, T_FIGCAPTION)
+        caption = _html.collapse_whitespace(_text(figcaption)) if figcaption != NULL else ""
+        self.captions.append(caption.replace("\n", " ") or None)
+        return A_FIGURE
+
+    cdef int leave(self, int actions) except -1:
+        if actions & (A_BLOCK | A_NAMED) and self.buffer:
+            self.flush()
+        if actions & A_ANCESTOR:
+            self.ancestors.pop()
+        if actions & A_KIND:
+            self.kinds.pop()
+        if actions & A_LINK:
+            self.link_depth -= 1
+        if actions & A_RARE:
+            if actions & A_PRE:
+                self.pre_depth -= 1
+            if actions & A_ARTICLE:
+                self.article_depth -= 1
+            if actions & A_TABLE:
+                self.tables.pop()
+            if actions & A_FIGURE:
+                self.captions.pop()
+            if actions & A_NAMED:
+                self.boilerplate_depth -= 1
+        return 0
+
+
+def walk(walker, size_t mem_id) -> None:
+    """Walk the subtree of the node at ``LexborNode.mem_id`` into ``walker`` (an html._Walker).
+    Call only when ``link()`` said yes."""
+    global _html
+    if _html is None:
+        import pipeline.extract.html as html
+
+        _html = html
+    NativeWalk(walker).walk(<il_node_t*> mem_id)

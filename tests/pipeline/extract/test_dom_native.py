@@ -1,0 +1,184 @@
+"""pipeline/extract/dom_native.pyx walks lexbor's structs in C; html.py's Python walk over
+selectolax's objects is the reference. Both must give the same walk (blocks, element ids,
+listing signatures, containers) and so the same documents, on crafted, generated and real pages.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import pipeline.extract.html as html
+from pipeline.extract.charset import decode_html
+from pipeline.warc.records import read_records
+from tests.compiled import has_c_compiler
+from tests.pipeline.extract.test_html_compiled import PAGES
+
+pytestmark = pytest.mark.skipif(not html.NATIVE_WALK, reason="the native DOM walk is not in use here")
+
+URL = "https://example.com/dir/page.html"
+
+
+def _documents(pages: dict[str, tuple[str, str]], native: bool) -> dict[str, str]:
+    saved = html.NATIVE_WALK
+    html.NATIVE_WALK = native
+    try:
+        return {key: repr(html.extract_document(text, url)) for key, (text, url) in pages.items()}
+    finally:
+        html.NATIVE_WALK = saved
+
+
+def _same(pages: dict[str, tuple[str, str]]) -> None:
+    """Same walk and same document from both walks, on every page."""
+    walks = [key for key, (text, url) in pages.items() if not _walks_agree(text, url)]
+    assert not walks, f"the native walk differs on {len(walks)} pages, e.g. {walks[:5]}"
+    native, python = _documents(pages, True), _documents(pages, False)
+    documents = [key for key in pages if native[key] != python[key]]
+    assert not documents, f"documents differ on {documents[:5]}"
+
+
+def _walks_agree(text: str, url: str) -> bool:
+    python, native = html._walk_both(text, url)
+    return python == native
+
+
+def test_native_walk_is_used_where_it_can_be():
+    # Only reached when it is (see pytestmark); what must hold then is that a C compiler made it.
+    assert has_c_compiler() and html.COMPILED
+
+
+def test_crafted_pages():
+    pages = {key: (text, URL) for key, text in PAGES.items()}
+    pages["probe"] = (html._PROBE_PAGE, URL)
+    _same(pages)
+    assert "Boats at dawn" in _documents({"a": pages["article"]}, True)["a"]  # the walk ran
+
+
+# -- generated pages -----------------------------------------------------------------------
+_TAGS = (
+    "div", "p", "span", "a", "b", "section", "article", "main", "header", "footer", "nav", "aside",
+    "form", "ul", "ol", "li", "dl", "dt", "dd", "table", "tr", "td", "th", "tbody", "figure",
+    "figcaption", "pre", "blockquote", "h1", "h2", "h3", "center", "details", "summary", "font",
+    "noscript", "svg", "button", "select", "object", "my-card", "x-widget", "script", "style",
+    "template", "iframe", "textarea", "ruby", "rt", "rp", "caption", "label", "time", "menu",
+)  # fmt: skip
+_VOID = ("img", "br", "hr", "input", "wbr")
+_CLASSES = (
+    "", "content", "post-content", "entry-content", "article-body", "sidebar", "nav-menu", "widget",
+    "share-buttons", "comments", "footer", "header", "entry-header", "item", "card", "product",
+    "tag-news", "ad", "related-posts", "main", "x y z", "copyright", "visually-hidden", "date",
+)  # fmt: skip
+_WORDS = (
+    "the", "harbour", "boats", "at", "dawn", "history", "of", "a", "small", "town", "©", "2024",
+    "all rights reserved", "这是", "中文", "段落", "テキスト", "&amp;", "&nbsp;", "|", "  ", "\n", "\t",
+    "\u3000", "\xa0", "copyright",
+)  # fmt: skip
+
+
+def _attributes(rng: random.Random, tag: str) -> str:
+    attrs = []
+    if rng.random() < 0.35:
+        attrs.append(f'class="{rng.choice(_CLASSES)}"')
+    if rng.random() < 0.15:
+        attrs.append(f'id="{rng.choice(_CLASSES)}-{rng.randrange(9)}"')
+    if rng.random() < 0.04:
+        attrs.append(rng.choice(("hidden", 'style="display: none"', 'style="color:red"', 'aria-hidden="true"')))
+    if rng.random() < 0.05:
+        attrs.append(f'role="{rng.choice(("navigation", "main", "banner", "article", " Menu "))}"')
+    if rng.random() < 0.03:
+        attrs.append('itemprop="articleBody"')
+    if tag == "img" or (tag == "source" and rng.random() < 0.8):
+        name = rng.choice(("src", "data-src", "srcset", "data-srcset", "data-lazy-src"))
+        attrs.append(f'{name}="/img/{rng.randrange(50)}.jpg{" 2x" if "srcset" in name else ""}"')
+        if rng.random() < 0.6:
+            attrs.append(f'alt="{rng.choice(("", "image", "A photo of boats at dawn", "港口的照片"))}"')
+        if rng.random() < 0.3:
+            attrs.append(f'width="{rng.choice((1, 16, 300, 640))}" height="{rng.choice((1, 16, 200))}"')
+    if tag == "a" and rng.random() < 0.7:
+        attrs.append(f'href="/p/{rng.randrange(100)}"')
+    return (" " + " ".join(attrs)) if attrs else ""
+
+
+def _fragment(rng: random.Random, depth: int) -> str:
+    parts = []
+    for _ in range(rng.randrange(1, 5)):
+        roll = rng.random()
+        if roll < 0.35:
+            parts.append(" ".join(rng.choice(_WORDS) for _ in range(rng.randrange(1, 25))))
+        elif roll < 0.45:
+            tag = rng.choice(_VOID)
+            parts.append(f"<{tag}{_attributes(rng, tag)}>")
+        elif roll < 0.5:
+            parts.append(f"<picture><source{_attributes(rng, 'source')}>"
+                         f"<img{_attributes(rng, 'img')}></picture>")
+        elif roll < 0.52:
+            parts.append("<!-- a comment -->")
+        elif roll < 0.56:  # a data table: cells of words, no block inside
+            rows = ("<tr>" + "".join(f"<td{_attributes(rng, 'td')}>{rng.choice(_WORDS)} {rng.choice(_WORDS)}</td>"
+                                     for _ in range(rng.randrange(1, 4))) + "</tr>" for _ in range(rng.randrange(1, 4)))
+            parts.append(f"<table>{''.join(rows)}</table>")
+        elif depth < 7:
+            tag = rng.choice(_TAGS)
+            close = f"</{tag}>" if rng.random() < 0.9 else ""  # some left unclosed
+            parts.append(f"<{tag}{_attributes(rng, tag)}>{_fragment(rng, depth + 1)}{close}")
+    return "".join(parts)
+
+
+def generated_page(seed: int) -> str:
+    rng = random.Random(seed)
+    head = '<head><title>Page</title><base href="/b/"></head>' if rng.random() < 0.2 else ""
+    return f"<!DOCTYPE html><html>{head}<body{_attributes(rng, 'body')}>{_fragment(rng, 0)}</body></html>"
+
+
+def test_generated_pages():
+    pages = {str(seed): (generated_page(seed), URL) for seed in range(600)}
+    _same(pages)
+    # The generator does reach the walk's branches.
+    documents = _documents(pages, True)
+    assert sum("ImageNode" in d for d in documents.values()) > 100
+    assert sum("kind='table'" in d for d in documents.values()) > 5
+    assert sum("kind='list'" in d for d in documents.values()) > 10
+
+
+def test_demo_pages(tmp_path):
+    from pipeline.demo import build_demo_warc
+
+    warc = build_demo_warc(tmp_path / "demo.warc.gz")
+    pages = {r.target_uri: (decode_html(r.payload, r.charset)[0], r.target_uri)
+             for r in read_records(str(warc)) if r.record_type == "response" and r.mime == "text/html"}
+    assert len(pages) >= 3
+    _same(pages)
+
+
+def test_real_pages(shared_data):
+    from bench.extract import html_files, warc_html_responses
+    from pipeline.extract.charset import charset_from_content_type
+
+    pages = {}
+    for i, (url, payload, content_type) in enumerate([*html_files(shared_data), *warc_html_responses(shared_data)]):
+        pages[f"{i}:{url}"] = (decode_html(payload, charset_from_content_type(content_type))[0], url)
+    assert len(pages) > 300
+    _same(pages)
+
+
+def test_text_chars_is_the_length_of_the_text():
+    from selectolax.lexbor import LexborHTMLParser
+
+    for seed in range(50):
+        tree = LexborHTMLParser(generated_page(seed))
+        for node in [tree.body, *tree.body.css("div, p, li, td")]:
+            assert html.dom_native.text_chars(node.mem_id) == len(node.text(deep=True))
+
+
+def test_another_selectolax_is_not_trusted(monkeypatch):
+    """Struct layouts are only read for selectolax versions they were checked against."""
+    import selectolax
+
+    from pipeline.extract import dom_native
+
+    monkeypatch.setattr(selectolax, "__version__", "99.0.0")
+    monkeypatch.setitem(dom_native._state, "linked", None)
+    assert dom_native.link() is False
+    monkeypatch.undo()
+    assert dom_native.link() is True
