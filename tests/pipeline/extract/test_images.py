@@ -1,0 +1,160 @@
+"""absolute_url's fast path for http(s) URLs gives what urljoin gives, on generated and real URLs."""
+
+from __future__ import annotations
+
+import random
+from urllib.parse import urljoin
+
+from pipeline.extract import images
+from pipeline.extract.images import absolute_url
+
+BASES = [
+    "",
+    "http://example.com",
+    "http://example.com/",
+    "https://example.com/dir/page.html?q=1",
+    "https://example.com/a/b/",
+    "http://example.com/page?x=1#frag",
+    "HTTPS://Example.COM/x;p?q",
+    "ftp://files.example.com/pub/",
+    "//example.com/x",
+    "/relative/base",
+    "http://[::1]/x",
+    "http://[bad/x",  # urljoin raises: absolute_url says None, even for an absolute URL
+    "http://b\u00fccher.de/seite",
+    "http://a\u2100.com/",  # NFKC-unsafe netloc: raises
+]
+
+# A grammar of image URLs: scheme, separator, netloc, path, params, query, fragment, each with
+# the cases urlsplit/urlunsplit treat specially, plus stray characters and surrounding space.
+SCHEMES = [
+    "http", "https", "HTTP", "Https", "hTtp", "ftp", "data", "javascript", "mailto", "", "h", "http+x", "1http",
+]  # fmt: skip
+SEPARATORS = ["://", "://", "://", ":", ":/", ":///", "//", "", ":\\\\", ": //"]
+NETLOCS = [
+    "example.com", "a", "EXAMPLE.com", "img.example.com:8080", "user:pw@host.org", "@host", ":80", "",
+    "xn--bcher-kva.ch", "b\u00fccher.de", "\u2100.com", "\uff03x.com", "%41host", "-host", "_host", "9x",
+    "[::1]", "[::1]:80", "[::1", "::1]", "[v1.x]", "[1.2.3.4]", "h\tost", "ho st", "h\x7fst",
+]  # fmt: skip
+PATHS = [
+    "", "/", "/a.jpg", "/a/b/../c.png", "/./x.gif", "..", "../img.png", "a/b.jpg", "/img%20x.png",
+    "/a;b", "/a;", "/;", ";p", "/a;b/c", "/ a b.jpg", "/\u00e9t\u00e9.jpg", "/x\x00y", "/\x7f", "/a\\b",
+    "/a//b", "//c", "/%", "/%zz", "/[x]", "/a:b",
+]  # fmt: skip
+QUERIES = ["", "", "", "?", "?x=1", "?a;b", "??", "?x=[1]", "?w=600&h=400", "?%20", "?\u00e9"]
+FRAGMENTS = ["", "", "", "#", "#f", "#?x", "##", "#a#"]
+SPACES = ["", "", "", " ", "\t", "\n", "\r\n", "\x00", "\x1f", "\x0b", "\xa0", "\u3000", " \t "]
+STRAYS = list(";?#[]\t\r\n \x00\x01\x1f\x7f%./\\:@\u00e9\u2100\uff03\u3000\xa0")
+# Plain http(s) URLs: the fast path's case (a stray character often added to them).
+PLAIN_SCHEMES = ["http://", "https://"]
+PLAIN_HOSTS = ["example.com", "img.example.org", "cdn1.example.net:8443", "a", "9gag.com", "x-y.example.com"]
+PLAIN_PATHS = [
+    "", "/", "/img/photo.jpg", "/a/b/../c.png", "/./x.gif", "/wp-content/uploads/2020/01/a-b_c.jpeg",
+    "/i/%E2%9C%93.png", "/a//b", "/~u/$x!'()*+,=@:.webp",
+]  # fmt: skip
+PLAIN_TAILS = ["", "", "?w=600&h=400", "?v=1.2", "#top", "?a=1#b", "?x?y", "#a#b"]
+SPECIALS = [
+    "http://", "https://", "http:///x.jpg", "http:x.jpg", "https:/x.jpg", "http://?x", "http://#x",
+    "//host/x.jpg", "///x.jpg", "data:image/png;base64,AAAA", "javascript:void(0)", "about:blank",
+    "http://a?", "http://a#", "http://a?#", "http://a/b?#c", "http://a/b?c#", "http://a/b#c?",
+]  # fmt: skip
+
+
+def generated_urls(count: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    urls = list(SPECIALS)
+    while len(urls) < count:
+        if rng.random() < 0.5:  # anything the grammar makes
+            parts = (SCHEMES, SEPARATORS, NETLOCS, PATHS, QUERIES, FRAGMENTS)
+        else:
+            parts = (PLAIN_SCHEMES, PLAIN_HOSTS, PLAIN_PATHS, PLAIN_TAILS)
+        url = "".join(rng.choice(part) for part in parts)
+        if rng.random() < 0.3:  # a stray character anywhere
+            at = rng.randrange(len(url) + 1)
+            url = url[:at] + rng.choice(STRAYS) + url[at:]
+        urls.append(rng.choice(SPACES) + url + rng.choice(SPACES))
+    return urls
+
+
+def reference_absolute_url(url: str, base_url: str) -> str | None:
+    """absolute_url as it was before the fast path: always urljoin."""
+    try:
+        resolved = urljoin(base_url, url.strip())
+    except ValueError:
+        return None
+    if resolved.startswith("//"):
+        resolved = "https:" + resolved
+    return resolved if resolved.startswith(("http://", "https://")) else None
+
+
+def _compare(urls: list[str], bases: list[str]) -> int:
+    """Assert absolute_url == the reference on every pair; returns how many took the fast path."""
+    fast = 0
+    mismatches = []
+    for base in bases:
+        for url in urls:
+            if images._is_verbatim_url(url.strip(), base):
+                fast += 1
+                # The fast path's claim itself, before absolute_url's own post-processing.
+                if urljoin(base, url.strip()) != url.strip():
+                    mismatches.append((url, base, "urljoin", urljoin(base, url.strip())))
+            expected = reference_absolute_url(url, base)
+            if absolute_url(url, base) != expected:
+                mismatches.append((url, base, absolute_url(url, base), expected))
+    assert not mismatches, mismatches[:20]
+    return fast
+
+
+def test_generated_urls_match_urljoin():
+    urls = generated_urls(4000)
+    fast = _compare(urls, BASES)
+    # Both paths are exercised: a good share of the pairs go fast, most of them do not.
+    assert 10000 < fast < len(urls) * len(BASES) // 2
+
+
+def test_fast_path_only_for_urls_urljoin_keeps():
+    base = "https://example.com/dir/page.html"
+    for url in ["http://a.com/x.jpg", "https://a.com/x.jpg?w=1", "https://a.com?x#y", "http://a.com/b c#d"]:
+        assert images._is_verbatim_url(url, base), url
+    for url in [
+        "HTTP://a.com/x", "http:///x", "http://", "http://a/x?", "http://a/x#", "http://a/x?#y",
+        "http://a/x;p", "http://a/x;", "http://[::1]/x", "http://\u00e9.com/", "http://a/\tx", "http:a",
+        "//a/x", "/x.jpg",
+    ]:  # fmt: skip
+        assert not images._is_verbatim_url(url, base), url
+    assert not images._is_verbatim_url("http://a.com/x", "http://[bad/")
+    assert absolute_url("http://a.com/x", "http://[bad/") is None
+
+
+def test_real_image_urls_match_urljoin(shared_data):
+    from selectolax.lexbor import LexborHTMLParser
+
+    from bench.extract import html_files, warc_html_responses
+    from pipeline.extract.charset import charset_from_content_type, decode_html
+
+    urls: set[str] = set()
+    pairs: list[tuple[str, str]] = []
+    pages = 0
+    for page_url, payload, content_type in [*html_files(shared_data), *warc_html_responses(shared_data)]:
+        html, _ = decode_html(payload, charset_from_content_type(content_type))
+        pages += 1
+        for img in LexborHTMLParser(html).css("img"):
+            attrs = img.attributes
+            values = [attrs.get(name) for name in ("src", "data-src")]
+            srcset = attrs.get("srcset")
+            if srcset:
+                values += [srcset, *(c.split()[0] for c in images._split_srcset(srcset) if c.split())]
+            values.append(images.choose_source(attrs))
+            for value in values:
+                if value:
+                    urls.add(value)
+                    pairs.append((value, page_url))
+    assert pages > 300 and len(pairs) > 3000
+    mismatches = [
+        (url, base, absolute_url(url, base), reference_absolute_url(url, base))
+        for url, base in pairs
+        if absolute_url(url, base) != reference_absolute_url(url, base)
+    ]
+    assert not mismatches, mismatches[:20]
+    # The same URLs against the other bases (other scheme, none, bad ones).
+    assert _compare(sorted(urls), BASES) > 1000
