@@ -127,9 +127,24 @@ _NEGATIVE_TOKENS = (
     "screen-reader-text",
     "visually-hidden",
 )
+
+
+def _by_first_letter(alternatives: list[tuple[str, str]]) -> str:
+    """A regex alternation of (word, pattern after it) pairs, factored by first letter: the same
+    strings match (ab|ac = a(?:b|c)), but at each token start the engine tests a letter once
+    instead of every word: _NEGATIVE_RE searches 1.7x faster."""
+    groups: dict[str, list[str]] = {}
+    for word, after in alternatives:
+        groups.setdefault(re.escape(word[0]), []).append(re.escape(word[1:]) + after)
+    return "(?:" + "|".join(f"{first}(?:{'|'.join(rest)})" for first, rest in groups.items()) + ")"
+
+
+# A prefix word and letters or digits up to the end of its token, or a whole token, at the start
+# of a token: (?<![^\s_-]) is (?:^|[\s_-]) without taking the separator.
 _NEGATIVE_RE = re.compile(
-    r"(?:^|[\s_-])(?:(?:" + "|".join(_NEGATIVE_PREFIXES) + r")[a-z0-9]*"
-    r"|(?:" + "|".join(_NEGATIVE_TOKENS) + r"))(?=$|[\s_-])"
+    r"(?<![^\s_-])"
+    + _by_first_letter([(w, "[a-z0-9]*") for w in _NEGATIVE_PREFIXES] + [(w, "") for w in _NEGATIVE_TOKENS])
+    + r"(?=$|[\s_-])"
 )
 _HEADER_RE = re.compile(r"(?:^|[\s_-])header[a-z0-9]*(?=$|[\s_-])")
 # A class/id naming the article itself overrides a "header" word (e.g. "entry-header").
@@ -163,36 +178,85 @@ _TAXONOMY_CLASS_RE = re.compile(r"(?:^|\s)(?:tag|category|categories|term|topic|
 def class_words(cls: str | None) -> str:
     """An element's class, lowercased, without CMS taxonomy classes ("tag-x", "category-y")."""
     cls = (cls or "").lower()
-    return _TAXONOMY_CLASS_RE.sub(" ", cls) if "-" in cls else cls
+    # Exact pre-check: each _TAXONOMY_CLASS_RE match holds one of these literally.
+    if "-" in cls and ("tag-" in cls or "categor" in cls or "term-" in cls or "topic-" in cls
+                       or "postid-" in cls or "format-" in cls):
+        return _TAXONOMY_CLASS_RE.sub(" ", cls)
+    return cls
+
+
+# Bits of one class or id string's words (_name_flags); name_signals ORs those of class and id.
+_NEG, _HEADER, _MAIN = 1, 2, 4
+# name_signals' answer per OR of the bits; None where it also needs the article words: a
+# "header" word and no boilerplate word.
+_SIGNALS: tuple[tuple[bool, bool] | None, ...] = tuple(
+    None if flags & (_NEG | _HEADER) == _HEADER else (bool(flags & _NEG), bool(flags & _MAIN))
+    for flags in range(8)
+)
+
+
+def _name_flags(names: str) -> int:
+    """_NEG, _HEADER and _MAIN bits of one lowercased class or id string: boilerplate words,
+    a "header" word, main-container words. _HEADER is left out when _NEG is set: it only
+    matters without a boilerplate word."""
+    flags = 0
+    # Exact pre-check: each MAIN_CONTAINER_RE alternative holds one of these words literally.
+    if ("content" in names or "body" in names or "text" in names or "post" in names
+            or "entry" in names) and MAIN_CONTAINER_RE.search(names):
+        flags = _MAIN
+    if _NEGATIVE_RE.search(names):
+        return flags | _NEG
+    # Exact pre-check: "header" is literally in every _HEADER_RE match.
+    if "header" in names and _HEADER_RE.search(names):
+        return flags | _HEADER
+    return flags
 
 
 @lru_cache(maxsize=16384)
-def name_words(names: str) -> tuple[bool, bool, bool, bool]:
-    """Whether one lowercased class or id string has (boilerplate, header, article, main
-    container) words."""
-    if not names:
-        return False, False, False, False
-    return (_NEGATIVE_RE.search(names) is not None, _HEADER_RE.search(names) is not None,
-            _POSITIVE_RE.search(names) is not None, MAIN_CONTAINER_RE.search(names) is not None)
+def _class_flags(cls: str) -> int:
+    return _name_flags(class_words(cls))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=16384)
+def _id_flags(ident: str) -> int:
+    return _name_flags(ident.lower())
+
+
 def name_signals(cls: str | None, ident: str | None) -> tuple[bool, bool]:
     """(names boilerplate, names the main container) for an element's class and id attributes:
     boilerplate words (navigation, comments, ads, sharing, banners...), or a "header" word
     without an article word ("entry-header" is the post's own).
 
-    Cached per distinct class/id pair, and each string on its own (no regex matches across the
-    space between class and id): a page repeats a few class strings on elements with distinct
-    ids, and these regexes were the walk's costliest step per element."""
-    c, i = name_words(class_words(cls)), name_words((ident or "").lower())
-    boilerplate = c[0] or i[0] or ((c[1] or i[1]) and not (c[2] or i[2]))
-    return boilerplate, c[3] or i[3]
+    Class and id are matched and cached each on its own (no regex matches across the space
+    between them): a page repeats a few class strings on elements with unique ids, and these
+    regexes were the walk's costliest step per element."""
+    flags = (_class_flags(cls) if cls else 0) | (_id_flags(ident) if ident else 0)
+    return _SIGNALS[flags] or _header_signals(cls, ident, flags)
+
+
+def _header_signals(cls: str | None, ident: str | None, flags: int) -> tuple[bool, bool]:
+    """name_signals for a "header" word without boilerplate words (rare, so not cached): an
+    article word in the class or the id makes it the post's own header."""
+    article = bool(cls) and _POSITIVE_RE.search(class_words(cls)) is not None
+    article = article or (bool(ident) and _POSITIVE_RE.search(ident.lower()) is not None)
+    return not article, bool(flags & _MAIN)
 
 
 def is_legal_notice(text: str) -> bool:
     """A copyright / licence footer line: page furniture, never main text."""
-    return len(text) <= MAX_LEGAL_NOTICE_CHARS and _LEGAL_NOTICE_RE.search(text) is not None
+    if len(text) > MAX_LEGAL_NOTICE_CHARS:
+        return False
+    # Exact pre-check, skipping the regex for nearly all blocks: each _LEGAL_NOTICE_RE alternative
+    # holds one of these strings literally, and IGNORECASE lets their characters match only ones
+    # lowercasing to them (no 'i', 's' or 'k', which also match 'İ', 'ı', 'ſ' and 'K'; tested
+    # over all code points), so a match leaves one in text.lower(). The non-ASCII ones cannot be
+    # in an ASCII text.
+    low = text.lower()
+    if not ("copyr" in low or "(c)" in low or "all r" in low) and (
+        text.isascii() or not ("©" in low or "所有" in low or "备" in low or "证" in low or "證" in low)
+    ):
+        return False
+    return _LEGAL_NOTICE_RE.search(text) is not None
 
 
 def is_hidden(attrs: dict[str, str | None]) -> bool:
