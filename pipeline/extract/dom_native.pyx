@@ -22,7 +22,7 @@ with selectolax as before.
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uintptr_t
 from libc.stdlib cimport free, realloc
-from libc.string cimport memcmp
+from libc.string cimport memcmp, strlen
 
 cdef extern from "<dlfcn.h>":
     void *dlopen(const char *filename, int flags)
@@ -116,7 +116,14 @@ cdef enum:
     T_HEADER = 1 << 22
     T_FIGCAPTION = 1 << 23
     T_SOURCE = 1 << 24
-    T_FIGURE_MEDIA = 1 << 25  # img, picture, source: a figure around one holds an image
+    T_JUNK = 1 << 25          # boilerplate.JUNK_TAGS: html.py strips them before the walk
+    T_JUNK_CONTAINER = 1 << 26  # boilerplate.JUNK_CONTAINER_TAGS: removed unless a wrapper
+    T_BASE = 1 << 27
+    T_META = 1 << 28
+    T_SCRIPT = 1 << 29
+    T_TIME = 1 << 30
+    # html.FIGURE_MEDIA_TAGS: a figure around one of these holds an image
+    T_FIGURE_MEDIA = T_IMG | T_PICTURE | T_SOURCE
 
 # html.py's exit actions (same values).
 cdef enum:
@@ -176,8 +183,17 @@ cdef str _tag_name(il_node_t *node):
     return None if name == NULL else _decode(name, length)
 
 
+cdef object _module():
+    global _html
+    if _html is None:
+        import pipeline.extract.html as html
+
+        _html = html
+    return _html
+
+
 cdef unsigned int _flags_of_name(str name):
-    h = _html
+    h = _module()
     if not name or not name[0].isalpha():
         return 0
     cdef unsigned int flags = T_ELEMENT
@@ -187,14 +203,16 @@ cdef unsigned int _flags_of_name(str name):
         (T_SEMANTIC, h.SEMANTIC_TAGS), (T_CONTAINER, h.CONTAINER_TAGS),
         (T_NEVER_BOILERPLATE, h.NEVER_BOILERPLATE_TAGS), (T_ITEM, h.ITEM_TAGS),
         (T_CELL, h.CELL_TAGS), (T_TABLE_PART, h.TABLE_PART_TAGS), (T_LAYOUT, h.LAYOUT_TABLE_TAGS),
-        (T_KIND, h.KIND_OF_TAG), (T_FIGURE_MEDIA, h.FIGURE_MEDIA_TAGS),
+        (T_KIND, h.KIND_OF_TAG), (T_JUNK, h.JUNK_TAGS),
+        (T_JUNK_CONTAINER, h.JUNK_CONTAINER_TAGS),
     ):
         if name in tags:
             flags |= bit
     for bit, tag in (
         (T_BR, "br"), (T_IMG, "img"), (T_PICTURE, "picture"), (T_A, "a"), (T_PRE, "pre"),
         (T_TABLE, "table"), (T_FIGURE, "figure"), (T_TR, "tr"), (T_HEADER, "header"),
-        (T_FIGCAPTION, "figcaption"), (T_SOURCE, "source"),
+        (T_FIGCAPTION, "figcaption"), (T_SOURCE, "source"), (T_BASE, "base"),
+        (T_META, "meta"), (T_SCRIPT, "script"), (T_TIME, "time"),
     ):
         if name == tag:
             flags |= bit
@@ -282,14 +300,39 @@ cdef inline il_node_t *_following(il_node_t *node, il_node_t *top) noexcept:
     return NULL if node == top else node.next
 
 
-cdef inline il_node_t *_next_in(il_node_t *node, il_node_t *top) noexcept:
-    """The node after ``node`` in document order, inside ``top``; NULL at the end."""
-    return node.first_child if node.first_child != NULL else _following(node, top)
+# ``wrapper_chars`` below, when not the walk's own (>= 0): the tree as parsed, or without junk.
+cdef double WHOLE_TREE = -2
+cdef double NO_JUNK = -1
 
 
-cdef size_t _text_of(il_node_t *top, list parts) except? 0:
-    """The characters of every text node below ``top``: ``len(node.text(deep=True))``. The
-    texts themselves are appended to ``parts`` unless it is None."""
+cdef bint _removed(il_node_t *node, double wrapper_chars) except -1:
+    """Whether html.py takes this element out before its walk: a junk element (strip_junk),
+    or, given the walk's ``wrapper_chars``, a junk container it decomposes rather than unwraps
+    (remove_junk_containers). The walk and every text and element search below skip these
+    subtrees instead of the tree being changed. A container's fate depends on its own text
+    only, junk left out: html.py decides containers in document order, before any of their
+    descendants."""
+    if node.type != NODE_ELEMENT or wrapper_chars == WHOLE_TREE:
+        return False
+    cdef unsigned int flags = _flags(node)
+    if flags & T_JUNK:
+        return True
+    return (wrapper_chars >= 0 and flags & T_JUNK_CONTAINER
+            and not _text_of(node, None, NO_JUNK) > wrapper_chars)
+
+
+cdef inline il_node_t *_next_in(il_node_t *node, il_node_t *top, double wrapper_chars) except? NULL:
+    """The node after ``node`` in document order inside ``top``, past removed subtrees; NULL
+    at the end."""
+    if node.first_child != NULL and not _removed(node, wrapper_chars):
+        return node.first_child
+    return _following(node, top)
+
+
+cdef size_t _text_of(il_node_t *top, list parts, double wrapper_chars) except? 0:
+    """The characters of every text node below ``top`` (``len(node.text(deep=True))`` of the
+    tree html.py walks; see _removed). The texts themselves are appended to ``parts`` unless
+    it is None."""
     cdef size_t count = 0
     cdef il_node_t *node = top.first_child
     cdef il_character_data_t *text
@@ -300,24 +343,27 @@ cdef size_t _text_of(il_node_t *top, list parts) except? 0:
                 count += _utf8_chars(text.data.data, text.data.length)
                 if parts is not None:
                     parts.append(_decode(text.data.data, text.data.length))
-        node = _next_in(node, top)
+        elif _removed(node, wrapper_chars):
+            node = _following(node, top)
+            continue
+        node = _next_in(node, top, wrapper_chars)
     return count
 
 
-cdef str _text(il_node_t *top):
+cdef str _text(il_node_t *top, double wrapper_chars):
     """``node.text(deep=True)``."""
     parts = []
-    _text_of(top, parts)
+    _text_of(top, parts, wrapper_chars)
     return "".join(parts)
 
 
-cdef il_node_t *_first(il_node_t *top, unsigned int flags) except? NULL:
+cdef il_node_t *_first(il_node_t *top, unsigned int flags, double wrapper_chars) except? NULL:
     """``css_first`` of a list of tag names: the first element below ``top`` with one of ``flags``."""
     cdef il_node_t *node = top.first_child
     while node != NULL:
-        if node.type == NODE_ELEMENT and _flags(node) & flags:
+        if node.type == NODE_ELEMENT and _flags(node) & flags and not _removed(node, wrapper_chars):
             return node
-        node = _next_in(node, top)
+        node = _next_in(node, top, wrapper_chars)
     return NULL
 
 
@@ -332,9 +378,116 @@ cdef inline bint _ascii_space(const unsigned char *data, size_t length) noexcept
     return True
 
 
-def text_chars(size_t mem_id) -> int:
-    """``len(node.text(deep=True))`` of the node at ``LexborNode.mem_id``."""
-    return _text_of(<il_node_t*> mem_id, None)
+cdef class Element:
+    """An element of a parsed page with the part of LexborNode's API that dates.find_date reads
+    (``tag``, ``attributes``, ``text()``). Valid while its parser is alive."""
+
+    cdef il_node_t *node
+
+    @property
+    def tag(self) -> str:
+        return _tag_name(self.node)
+
+    @property
+    def attributes(self) -> dict:
+        return _attributes(self.node)
+
+    def text(self, bint deep=True) -> str:
+        if not deep:
+            raise ValueError("only text(deep=True)")
+        return _text(self.node, WHOLE_TREE)
+
+
+cdef bint _dated(il_node_t *node) except -1:
+    """meta[content], script[type="application/ld+json"] (the value in any ASCII case),
+    time[itemprop=datePublished], time[pubdate], [itemprop=datePublished], time[datetime]."""
+    cdef unsigned int flags = _flags(node)
+    cdef il_attr_t *attr = (<il_element_t*> node).first_attr
+    cdef size_t length = 0
+    cdef const unsigned char *name
+    while attr != NULL:
+        name = _attr_name(attr, &length)
+        if name != NULL:
+            if _equal(name, length, "itemprop", 8) and _value_is(attr, "datePublished", False):
+                return True
+            if flags & T_META and _equal(name, length, "content", 7):
+                return True
+            if flags & T_SCRIPT and _equal(name, length, "type", 4) and _value_is(attr, "application/ld+json", True):
+                return True
+            if flags & T_TIME and (_equal(name, length, "pubdate", 7) or _equal(name, length, "datetime", 8)):
+                return True
+        attr = attr.next
+    return False
+
+
+cdef inline bint _equal(const unsigned char *data, size_t length, const char *name, size_t name_length) noexcept:
+    return length == name_length and memcmp(data, name, length) == 0
+
+
+cdef bint _value_is(il_attr_t *attr, const char *expected, bint ascii_case) noexcept:
+    """The attribute's value is ``expected`` (ignoring ASCII case when asked)."""
+    cdef size_t i, length = strlen(expected)
+    cdef unsigned char c
+    if attr.value == NULL or attr.value.data == NULL or attr.value.length != length:
+        return False
+    for i in range(length):
+        c = attr.value.data[i]
+        if ascii_case and 65 <= c <= 90:
+            c += 32
+        if c != <unsigned char> expected[i]:
+            return False
+    return True
+
+
+def scan(size_t root, size_t body):
+    """What html.py reads from a page before its walk, in one pass over the tree (each pass
+    costs about as much as the next, memory-bound): the first ``<base href>`` value
+    (``css_first("base[href]")``), the elements dates._DATE_SELECTOR selects in document
+    order, and the page's text length (text_chars of ``body``, which is ``root`` or below it)."""
+    cdef il_node_t *top = <il_node_t*> root
+    cdef il_node_t *node = top.first_child
+    cdef il_node_t *junk = NULL  # the junk element being passed through, if any
+    cdef il_character_data_t *text
+    cdef bint in_body = root == body, present = False
+    cdef unsigned int flags
+    cdef size_t page_chars = 0
+    cdef Element element
+    href = None
+    found_base = False
+    candidates = []
+    while node != NULL:
+        if node.local_name == TAG_TEXT:
+            text = <il_character_data_t*> node
+            if in_body and junk == NULL and text.data.data != NULL:
+                page_chars += _utf8_chars(text.data.data, text.data.length)
+        elif node.type == NODE_ELEMENT:
+            if <size_t> node == body:
+                in_body = True
+            flags = _flags(node)
+            if flags & T_JUNK and junk == NULL:
+                junk = node
+            if flags & T_BASE and not found_base:
+                href = _attribute(node, "href", 4, &present)
+                found_base = present
+            if _dated(node):
+                element = Element.__new__(Element)
+                element.node = node
+                candidates.append(element)
+        if node.first_child != NULL:
+            node = node.first_child
+            continue
+        while node != NULL:  # leave the node's subtree, and its parents' that end with it
+            if node == junk:
+                junk = NULL
+            if <size_t> node == body and root != body:
+                in_body = False
+            if node.next != NULL:
+                node = node.next
+                break
+            node = node.parent
+            if node == top:
+                node = NULL
+    return href, candidates, page_chars
 
 
 cdef class _Stack:
@@ -449,16 +602,22 @@ cdef class NativeWalk:
                                 self.link_chars += len(text.strip())
             else:
                 flags = _flags(node)
-                if flags:
+                if flags & (T_JUNK | T_JUNK_CONTAINER):
+                    # Removed by html.py before its walk, or unwrapped: its children walked
+                    # as if they were its parent's.
+                    actions = -1 if _removed(node, self.wrapper_chars) else 0
+                elif flags:
                     actions = self.enter_element(node, flags)
-                    if actions >= 0:
-                        child = node.first_child
-                        if child != NULL:
-                            stack.push(node, actions)
-                            node = child
-                            continue
-                        if actions:
-                            self.leave(actions)
+                else:
+                    actions = -1
+                if actions >= 0:
+                    child = node.first_child
+                    if child != NULL:
+                        stack.push(node, actions)
+                        node = child
+                        continue
+                    if actions:
+                        self.leave(actions)
             while node.next == NULL and stack.size:
                 stack.size -= 1
                 node = stack.nodes[stack.size]
@@ -512,8 +671,8 @@ cdef class NativeWalk:
                     srcset = (_attribute(source, "data-srcset", 11, &present)
                               or _attribute(source, "srcset", 6, &present))
                     break
-            source = _next_in(source, node)
-        img = _first(node, T_IMG)
+            source = _next_in(source, node, self.wrapper_chars)
+        img = _first(node, T_IMG, self.wrapper_chars)
         attrs = _attributes(img) if img != NULL else {}
         self.add_image(self.image_node(attrs, self.base_url, picture_srcset=srcset))
         return 0
@@ -532,7 +691,7 @@ cdef class NativeWalk:
             or (flags & T_HEADER and not self.article_depth)
             or self.is_boilerplate_role(attrs)
         )
-        return boilerplate and not _text_of(node, None) > self.wrapper_chars
+        return boilerplate and not _text_of(node, None, self.wrapper_chars) > self.wrapper_chars
 
     cdef int open_element(self, il_node_t *node, unsigned int flags, bint has_attrs) except -1:
         """Note an element the walk goes into; returns what leave must undo."""
@@ -616,7 +775,7 @@ cdef class NativeWalk:
             self.pre_depth += 1
             actions |= A_PRE
         elif flags & T_TABLE:
-            self.tables.append(_first(node, T_LAYOUT) == NULL)
+            self.tables.append(_first(node, T_LAYOUT, self.wrapper_chars) == NULL)
             actions |= A_TABLE
         elif flags & T_FIGURE:
             actions |= self.open_figure(node)
@@ -626,10 +785,10 @@ cdef class NativeWalk:
         return actions
 
     cdef int open_figure(self, il_node_t *node) except -1:
-        if _first(node, T_FIGURE_MEDIA) == NULL:
+        if _first(node, T_FIGURE_MEDIA, self.wrapper_chars) == NULL:
             return 0  # a figure around a quote or code: walk it like any block
-        figcaption = _first(node, T_FIGCAPTION)
-        caption = _html.collapse_whitespace(_text(figcaption)) if figcaption != NULL else ""
+        figcaption = _first(node, T_FIGCAPTION, self.wrapper_chars)
+        caption = _html.collapse_whitespace(_text(figcaption, self.wrapper_chars)) if figcaption != NULL else ""
         self.captions.append(caption.replace("\n", " ") or None)
         return A_FIGURE
 
@@ -659,9 +818,5 @@ cdef class NativeWalk:
 def walk(walker, size_t mem_id) -> None:
     """Walk the subtree of the node at ``LexborNode.mem_id`` into ``walker`` (an html._Walker).
     Call only when ``link()`` said yes."""
-    global _html
-    if _html is None:
-        import pipeline.extract.html as html
-
-        _html = html
+    _module()
     NativeWalk(walker).walk(<il_node_t*> mem_id)

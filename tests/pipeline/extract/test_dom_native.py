@@ -113,7 +113,7 @@ def _fragment(rng: random.Random, depth: int) -> str:
             parts.append(f"<picture><source{_attributes(rng, 'source')}>"
                          f"<img{_attributes(rng, 'img')}></picture>")
         elif roll < 0.52:
-            parts.append("<!-- a comment -->")
+            parts.append(rng.choice(("<!-- a comment -->", *_DATED)))
         elif roll < 0.56:  # a data table: cells of words, no block inside
             rows = ("<tr>" + "".join(f"<td{_attributes(rng, 'td')}>{rng.choice(_WORDS)} {rng.choice(_WORDS)}</td>"
                                      for _ in range(rng.randrange(1, 4))) + "</tr>" for _ in range(rng.randrange(1, 4)))
@@ -125,9 +125,24 @@ def _fragment(rng: random.Random, depth: int) -> str:
     return "".join(parts)
 
 
+_DATED = (
+    '<meta property="article:published_time" content="2021-03-04T10:00:00Z">',
+    '<meta name="date" content="20190102">', '<meta name="Date" content="n/a">', "<meta content>",
+    '<meta name="dc.date" content="2020/13/40">', '<meta itemprop="datePublished" content="2018-05-06">',
+    '<script type="application/ld+json">{"datePublished": "2017-08-09"}</script>',
+    '<script type="Application/LD+JSON">{"datePublished":"2016-01-02T00:00"}</script>',
+    '<script type="application/ld+json ">{"datePublished": "2015-01-02"}</script>',
+    '<script>{"datePublished": "2014-01-02"}</script>', '<time datetime="2013-02-03">3 Feb</time>',
+    "<time pubdate>2012-03-04</time>", '<time itemprop="datePublished">2011.04.05</time>',
+    '<span itemprop="datePublished">2010-05-06</span>', '<span itemprop="datepublished">2009-06-07</span>',
+    "<time>2008-07-08</time>",
+)  # fmt: skip
+
+
 def generated_page(seed: int) -> str:
     rng = random.Random(seed)
-    head = '<head><title>Page</title><base href="/b/"></head>' if rng.random() < 0.2 else ""
+    dated = "".join(rng.sample(_DATED, rng.randrange(4)))
+    head = f'<head><title>Page</title>{dated}<base href="/b/"></head>' if rng.random() < 0.3 else ""
     return f"<!DOCTYPE html><html>{head}<body{_attributes(rng, 'body')}>{_fragment(rng, 0)}</body></html>"
 
 
@@ -162,13 +177,41 @@ def test_real_pages(shared_data):
     _same(pages)
 
 
-def test_text_chars_is_the_length_of_the_text():
+def test_date_candidates_are_what_the_date_query_selects():
     from selectolax.lexbor import LexborHTMLParser
 
-    for seed in range(50):
+    from pipeline.extract.dates import _DATE_SELECTOR, find_date
+
+    def described(nodes) -> list[tuple]:
+        return [(n.tag, n.attributes, n.text(deep=True)) for n in nodes]
+
+    def once(nodes) -> list:  # the query gives a node once per part of it that selects it
+        return list({n.mem_id: n for n in nodes}.values())
+
+    found = 0
+    for seed in range(300):
         tree = LexborHTMLParser(generated_page(seed))
-        for node in [tree.body, *tree.body.css("div, p, li, td")]:
-            assert html.dom_native.text_chars(node.mem_id) == len(node.text(deep=True))
+        _, candidates, _ = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
+        assert described(candidates) == described(once(tree.css(_DATE_SELECTOR))), seed
+        assert find_date(tree, candidates) == find_date(tree)
+        found += find_date(tree) is not None
+    assert found > 50
+
+
+def test_scan_finds_the_base_and_the_text_length_without_junk():
+    from selectolax.lexbor import LexborHTMLParser
+
+    bases = 0
+    for seed in range(300):
+        page = generated_page(seed)
+        tree, stripped = LexborHTMLParser(page), LexborHTMLParser(page)
+        base = stripped.css_first("base[href]")
+        html.strip_junk(stripped)  # the scan leaves junk out without changing the tree
+        href, _, page_chars = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
+        assert href == (base.attributes["href"] if base is not None else None)
+        assert page_chars == len(stripped.body.text(deep=True))
+        bases += href is not None
+    assert bases > 20
 
 
 def test_another_selectolax_is_not_trusted(monkeypatch):
