@@ -8,8 +8,9 @@ from setuptools import Extension, setup
 COMPILED_MODULES = ["pipeline.extract.html", "filters.text", "filters.ngrams", "filters.quality",
                     "filters.wordlists"]
 # Cython-only modules (.pyx): pipeline.fasttext_native (lid.176 prediction; else the binding),
-# pipeline.extract.dom_native (html.py's walk over lexbor's structs; else selectolax's objects).
-NATIVE_MODULES = ["pipeline.fasttext_native", "pipeline.extract.dom_native"]
+# pipeline.extract.dom_native (html.py's walk over lexbor's structs; else selectolax's objects),
+# pipeline.dedup.minhash_native (MinHash signature minima; else numpy).
+NATIVE_MODULES = ["pipeline.fasttext_native", "pipeline.extract.dom_native", "pipeline.dedup.minhash_native"]
 
 
 def extensions() -> list[Extension]:

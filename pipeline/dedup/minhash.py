@@ -12,7 +12,8 @@ Everything per document is vectorised in numpy over the code points of the norma
   shared shingle for such a page, nothing more.
 * Permutations: multiply-shift, ``(a * h mod 2^64) >> 32`` with a random odd 64-bit ``a`` per
   permutation (Dietzfelbinger et al.). The shift is monotone, so it is applied once to the
-  minima: two numpy passes per (permutation x shingle) instead of datasketch's nine-step
+  minima: one multiply-compare per (permutation x shingle) in C (minhash_native.pyx, built by
+  setup.py; else two numpy passes) instead of datasketch's nine-step
   ``((a * h + b) mod 2^64) mod (2^61 - 1)``, and on real pages the estimates are as close to the
   true Jaccard (error spread equal to the binomial sqrt(J(1-J)/num_perm) for both).
   Values are < 2^32, so they fit a signed int64 (Spark bigint) unchanged.
@@ -27,6 +28,11 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import numpy as np
+
+try:
+    from pipeline.dedup.minhash_native import min_products
+except ImportError:  # not built (no C compiler): numpy computes the minima
+    min_products = None
 
 # datasketch's _max_hash: the signature of an empty document is all MAX_HASH.
 MAX_HASH = np.uint64((1 << 32) - 1)
@@ -234,6 +240,7 @@ class MinHasher:
         rng = np.random.RandomState(seed)
         # Odd multipliers: multiplication by an odd number is a bijection mod 2^64.
         self._a = rng.randint(0, 1 << 63, size=(num_perm, 1), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        self._multipliers = np.ascontiguousarray(self._a.ravel())
         self._work: np.ndarray | None = None
 
     def _buffer(self) -> np.ndarray:
@@ -247,6 +254,11 @@ class MinHasher:
         """The num_perm minimum permuted shingle hashes (uint64 < 2^32); all MAX_HASH for none."""
         if hashes.size == 0:
             return np.full(self.num_perm, MAX_HASH, dtype=np.uint64)
+        if min_products is not None:
+            return min_products(self._multipliers, np.ascontiguousarray(hashes, dtype=np.uint64))
+        return self._numpy_signature(hashes)
+
+    def _numpy_signature(self, hashes: np.ndarray) -> np.ndarray:
         lowest = np.full(self.num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
         block = self._buffer()
         for start in range(0, hashes.size, _CHUNK):

@@ -22,7 +22,7 @@ with selectolax as before.
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uintptr_t
 from libc.stdlib cimport free, realloc
-from libc.string cimport memcmp, strlen
+from libc.string cimport memcmp, memset, strlen
 
 cdef extern from "<dlfcn.h>":
     void *dlopen(const char *filename, int flags)
@@ -273,6 +273,42 @@ cdef dict _attributes(il_node_t *node):
     return attrs
 
 
+cdef inline bint _equal(const unsigned char *data, size_t length, const char *name, size_t name_length) noexcept:
+    return length == name_length and memcmp(data, name, length) == 0
+
+
+cdef struct Attrs:
+    # What the walk reads of an element's attributes, found in one pass (_read_attrs).
+    il_attr_t *cls
+    il_attr_t *ident
+    il_attr_t *role
+    il_attr_t *itemprop
+    bint may_hide  # has a hidden, style or role attribute
+
+
+cdef void _read_attrs(il_node_t *node, Attrs *out) noexcept:
+    cdef il_attr_t *attr = (<il_element_t*> node).first_attr
+    cdef size_t length = 0
+    cdef const unsigned char *name
+    memset(out, 0, sizeof(Attrs))
+    while attr != NULL:
+        name = _attr_name(attr, &length)
+        if name == NULL:
+            pass
+        elif _equal(name, length, "class", 5):
+            out.cls = attr
+        elif _equal(name, length, "id", 2):
+            out.ident = attr
+        elif _equal(name, length, "role", 4):
+            out.role = attr
+            out.may_hide = True
+        elif _equal(name, length, "itemprop", 8):
+            out.itemprop = attr
+        elif _equal(name, length, "hidden", 6) or _equal(name, length, "style", 5):
+            out.may_hide = True
+        attr = attr.next
+
+
 cdef object _attribute(il_node_t *node, const char *name, size_t length, bint *present):
     """One attribute's value, as ``attrs.get(name)``; ``present`` says whether it is there."""
     cdef il_attr_t *attr = (<il_element_t*> node).first_attr
@@ -418,10 +454,6 @@ cdef bint _dated(il_node_t *node) except -1:
                 return True
         attr = attr.next
     return False
-
-
-cdef inline bint _equal(const unsigned char *data, size_t length, const char *name, size_t name_length) noexcept:
-    return length == name_length and memcmp(data, name, length) == 0
 
 
 cdef bint _value_is(il_attr_t *attr, const char *expected, bint ascii_case) noexcept:
@@ -630,7 +662,7 @@ cdef class NativeWalk:
     cdef int enter_element(self, il_node_t *node, unsigned int flags) except -2:
         """The exit actions of an element to walk into, or -1 when its subtree is not walked."""
         cdef bint has_attrs = (<il_element_t*> node).first_attr != NULL
-        cdef bint present = False
+        cdef Attrs attrs
         if flags & T_BR:
             self.buffer.append("\n")
             return -1
@@ -642,21 +674,14 @@ cdef class NativeWalk:
             return -1
         if not has_attrs and not flags & T_ACTIVE:
             return 0
-        if flags & T_SKIP_CHECKED or (has_attrs and self.may_hide(node)):
+        _read_attrs(node, &attrs)
+        # Only a hidden, style or role attribute can make is_skipped say yes to other tags.
+        if flags & T_SKIP_CHECKED or attrs.may_hide:
             if self.is_skipped(node, flags, has_attrs):
                 if flags & T_BLOCK:
                     self.flush()
                 return -1
-        return self.open_element(node, flags, has_attrs)
-
-    cdef bint may_hide(self, il_node_t *node) noexcept:
-        """Has a hidden, style or role attribute (only those can make is_skipped say yes)."""
-        cdef il_attr_t *attr = (<il_element_t*> node).first_attr
-        while attr != NULL:
-            if _is_name(attr, "hidden", 6) or _is_name(attr, "style", 5) or _is_name(attr, "role", 4):
-                return True
-            attr = attr.next
-        return False
+        return self.open_element(node, flags, &attrs)
 
     cdef int add_picture(self, il_node_t *node) except -1:
         cdef il_node_t *source = node.first_child
@@ -693,15 +718,14 @@ cdef class NativeWalk:
         )
         return boilerplate and not _text_of(node, None, self.wrapper_chars) > self.wrapper_chars
 
-    cdef int open_element(self, il_node_t *node, unsigned int flags, bint has_attrs) except -1:
+    cdef int open_element(self, il_node_t *node, unsigned int flags, Attrs *attrs) except -1:
         """Note an element the walk goes into; returns what leave must undo."""
-        cdef bint named_boilerplate = False, main_name = False, present = False
+        cdef bint named_boilerplate = False, main_name = False
         cdef bint in_data_table, is_block
         cdef int actions = 0
-        cls = None
-        if has_attrs:
-            cls = _attribute(node, "class", 5, &present)
-            ident = _attribute(node, "id", 2, &present)
+        cls = _value(attrs.cls) if attrs.cls != NULL else None
+        if attrs.cls != NULL or attrs.ident != NULL:
+            ident = _value(attrs.ident) if attrs.ident != NULL else None
             if cls or ident:
                 boilerplate_name, main = self.name_signals(cls, ident)
                 main_name = main
@@ -709,7 +733,7 @@ cdef class NativeWalk:
         in_data_table = bool(self.tables) and self.tables[-1]
         is_block = flags & T_BLOCK and not (in_data_table and flags & T_CELL)
         if is_block or named_boilerplate:
-            actions = self.open_block(node, flags, cls, has_attrs, is_block, named_boilerplate, main_name)
+            actions = self.open_block(node, flags, cls, attrs, is_block, named_boilerplate, main_name)
         if flags & T_A:  # the commonest element of most pages: spared the tests below
             self.link_depth += 1
             return actions | A_LINK
@@ -717,7 +741,7 @@ cdef class NativeWalk:
             actions |= self.open_structure(node, flags, in_data_table)
         return actions
 
-    cdef int open_block(self, il_node_t *node, unsigned int flags, cls, bint has_attrs,
+    cdef int open_block(self, il_node_t *node, unsigned int flags, cls, Attrs *attrs,
                         bint is_block, bint named_boilerplate, bint main_name) except -1:
         """Give the element an id (an ancestor of the blocks inside it); a block element ends
         the current block."""
@@ -740,21 +764,17 @@ cdef class NativeWalk:
             self.named_boilerplate.add(element_id)
             self.boilerplate_depth += 1
             actions |= A_NAMED
-        elif self.is_semantic(node, flags, has_attrs, main_name):
+        elif self.is_semantic(flags, attrs, main_name):
             self.semantic.append(element_id)
         return actions
 
-    cdef bint is_semantic(self, il_node_t *node, unsigned int flags, bint has_attrs,
-                          bint main_name) except -1:
+    cdef bint is_semantic(self, unsigned int flags, Attrs *attrs, bint main_name) except -1:
         """html._Walker.is_semantic."""
-        cdef bint present = False
         if main_name or flags & T_SEMANTIC:
             return True
-        if not has_attrs:
-            return False
-        if _attribute(node, "role", 4, &present) == "main":
+        if attrs.role != NULL and _value(attrs.role) == "main":
             return True
-        return (_attribute(node, "itemprop", 8, &present) or "").lower() == "articlebody"
+        return attrs.itemprop != NULL and (_value(attrs.itemprop) or "").lower() == "articlebody"
 
     cdef int open_structure(self, il_node_t *node, unsigned int flags, bint in_data_table) except -1:
         """Article, preformatted, table, figure, table-part and block-kind state."""

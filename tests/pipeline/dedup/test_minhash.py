@@ -98,6 +98,26 @@ def test_chunked_minimum_matches_one_block():
     assert np.array_equal(hasher.signature(grams), expected)
 
 
+@pytest.mark.parametrize("size", [1, 3, 4, 5, 1023, 1024, 1025, 4099])
+def test_compiled_minima_equal_numpy(size):
+    """pipeline/dedup/minhash_native.pyx (built by setup.py) against the numpy path, including
+    sizes around its 4-wide unrolling and numpy's chunk, and hashes at the extremes."""
+    from pipeline.dedup import minhash
+
+    if minhash.min_products is None:
+        pytest.skip("minhash_native is not built here (no C compiler): numpy computes the minima")
+    rng = np.random.default_rng(size)
+    hashes = rng.integers(0, np.iinfo(np.uint64).max, size=size, dtype=np.uint64, endpoint=True)
+    hashes[: min(size, 2)] = [0, np.iinfo(np.uint64).max][: min(size, 2)]
+    for num_perm, seed in ((112, 1), (7, 3), (256, 11)):
+        hasher = MinHasher(num_perm=num_perm, seed=seed)
+        native = hasher.hash_signature(hashes)
+        assert np.array_equal(native, hasher._numpy_signature(hashes))
+        assert np.array_equal(native, hasher.hash_signature(hashes[::-1].copy()))  # order-free
+    assert np.array_equal(MinHasher().hash_signature(hashes.astype(np.int64)),
+                          MinHasher().hash_signature(hashes))  # any integer dtype, as before
+
+
 def test_empty_input_gives_max_values():
     sig = MinHasher(num_perm=8).signature([])
     assert np.array_equal(sig, np.full(8, MAX_HASH, dtype=np.uint64))
