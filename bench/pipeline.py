@@ -169,6 +169,7 @@ def main() -> None:
     from resiliparse.extract.html2text import extract_plain_text
 
     import filters.text
+    import pipeline.dedup.minhash
     import pipeline.extract.html
     from pipeline.langid import detect_language, predictor
 
@@ -177,7 +178,8 @@ def main() -> None:
     walk = "native" if pipeline.extract.html.NATIVE_WALK else "compiled" if pipeline.extract.html.COMPILED else "Python"
     print(f"C extensions: HTML walk {walk}, text filters "
           f"{'compiled' if filters.text.COMPILED else 'Python'}, language id "
-          f"{'native' if predictor().__name__ == 'fast' else 'fastText binding'}")
+          f"{'native' if predictor().__name__ == 'fast' else 'fastText binding'}, MinHash minima "
+          f"{'C' if pipeline.dedup.minhash.min_products is not None else 'numpy'}")
     pages = list(html_files(args.data)) + list(warc_html_responses(args.data))
     with tempfile.TemporaryDirectory() as tmp:
         warc = Path(tmp) / "bench.warc.gz"
