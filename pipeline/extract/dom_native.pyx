@@ -7,15 +7,20 @@ than the decisions it feeds. This module makes the same decisions on the same tr
 lexbor's node, element, attribute and text structs directly (the tree selectolax parsed, found
 from ``LexborNode.mem_id``), with tag names turned into bit flags once per tag id and strs
 made only for the text and attribute values the walk keeps. It fills the same ``_Walker``
-fields, so everything after the walk is shared; tests/pipeline/extract/test_dom_native.py
-compares the two walks on real pages and crafted edge cases.
+fields, so everything after the walk is shared.
+
+It also spares the Python path's changes to the tree and its CSS queries (lexbor's selector
+engine costs about 25 ns per node and query): junk is skipped and junk containers skipped or
+unwrapped as the walk meets them (``_removed``), and ``scan`` reads the ``<base href>``, the
+date candidates and the page length in one pass. tests/pipeline/extract/test_dom_native.py
+compares walks and documents with the Python path on real, generated and crafted pages.
 
 How it reaches lexbor without its headers or a link against it: the struct layouts below are
 lexbor's own (lexbor/dom/interfaces/{node,element,attr,character_data}.h, Apache-2.0, as
 bundled by selectolax 1.0.2), and the two name functions are looked up with dlsym in
-selectolax's already-loaded extension, which exports lexbor's API. ``available()`` says
-whether this can be trusted: a selectolax version these layouts were checked against, the
-symbols found, and a probe page walked identically both ways. When it says no, html.py walks
+selectolax's already-loaded extension, which exports lexbor's API. ``link()`` refuses a
+selectolax version the layouts were not checked against, and html.py uses this module only
+after a probe page walked identically both ways (``html.NATIVE_WALK``); otherwise it walks
 with selectolax as before.
 """
 
