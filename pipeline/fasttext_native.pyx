@@ -15,13 +15,24 @@ wordNgrams 1); ``load_model`` refuses anything else and the caller keeps the bin
 """
 
 from libc.math cimport expf, log
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp, memcpy
 
 import struct
 
 import numpy as np
+
+cdef extern from *:
+    """
+    /* a % d for 32-bit a and d > 0 without a division (Lemire, Kaser, Kurz 2019, "Faster
+       remainder by direct computation"): exact for every 32-bit a once m = 2^64 / d + 1. */
+    static inline uint32_t il_fastmod(uint32_t a, uint64_t m, uint32_t d) {
+        uint64_t low = m * a;
+        return (uint32_t)(((__uint128_t) low * d) >> 64);
+    }
+    """
+    uint32_t il_fastmod(uint32_t a, uint64_t m, uint32_t d) nogil
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object unicode, Py_ssize_t *size) except NULL
@@ -50,6 +61,7 @@ cdef class FastTextModel:
     cdef:
         int dim, minn, maxn, nwords, size
         uint32_t bucket
+        uint64_t bucket_m  # il_fastmod's multiplier for bucket
         float log_threshold
         # words and labels: bytes, offsets, lengths, hashes, types; open-addressing table
         bytes words_buf
@@ -80,6 +92,7 @@ cdef class FastTextModel:
     def __init__(self, dict parts):
         self.dim = parts["dim"]
         self.minn, self.maxn, self.bucket = parts["minn"], parts["maxn"], parts["bucket"]
+        self.bucket_m = (0xFFFFFFFFFFFFFFFF // self.bucket + 1) & 0xFFFFFFFFFFFFFFFF
         self.nwords, self.size, self.nlabels = parts["nwords"], len(parts["entries"]), parts["nlabels"]
         self.log_threshold = <float> log(<double> (<float> 0.0) + 1e-5)
         entries = parts["entries"]
@@ -154,7 +167,7 @@ cdef class FastTextModel:
                     h = fnv_step(h, word[j])
                     j += 1
                 if n >= self.minn and not (n == 1 and (i == 0 or j == length)):
-                    index = self.pruned[h % self.bucket]
+                    index = self.pruned[il_fastmod(h, self.bucket_m, self.bucket)]  # h % bucket
                     if index >= 0:
                         out[count] = self.nwords + index
                         count += 1
