@@ -76,6 +76,9 @@ cdef class FastTextModel:
         int64_t[::1] sub_start
         int32_t[::1] sub_rows
         int32_t[::1] pruned  # bucket -> pruned index, or -1
+        # A bit per bucket, set where ``pruned`` has an index: lid.176 keeps 2% of its 2M
+        # buckets, and this 250 KB stays in cache where the 8 MB ``pruned`` does not.
+        uint64_t[::1] kept
         float[:, ::1] input_rows  # decoded input rows (alpha * centroid), row = word id or nwords + pruned index
         float[:, ::1] output_rows  # decoded output rows (centroids), dot product times output_alpha
         float[::1] output_alpha
@@ -121,6 +124,10 @@ cdef class FastTextModel:
             if 0 <= bucket < self.bucket:
                 pruned[bucket] = index
         self.pruned = pruned
+        kept = np.zeros((self.bucket + 63) // 64, dtype=np.uint64)
+        buckets = np.flatnonzero(pruned >= 0).astype(np.uint64)
+        np.bitwise_or.at(kept, buckets >> np.uint64(6), np.left_shift(np.uint64(1), buckets & np.uint64(63)))
+        self.kept = kept
         self.input_rows = parts["input_rows"]
         self.output_rows = parts["output_rows"]
         self.output_alpha = parts["output_alpha"]
@@ -152,8 +159,7 @@ cdef class FastTextModel:
         """Dictionary::computeSubwords + pushHash: the rows of ``word``'s character n-grams."""
         cdef Py_ssize_t i, j
         cdef int n, count = 0
-        cdef uint32_t h
-        cdef int32_t index
+        cdef uint32_t h, b
         for i in range(length):
             if (word[i] & 0xC0) == 0x80:
                 continue
@@ -167,9 +173,9 @@ cdef class FastTextModel:
                     h = fnv_step(h, word[j])
                     j += 1
                 if n >= self.minn and not (n == 1 and (i == 0 or j == length)):
-                    index = self.pruned[il_fastmod(h, self.bucket_m, self.bucket)]  # h % bucket
-                    if index >= 0:
-                        out[count] = self.nwords + index
+                    b = il_fastmod(h, self.bucket_m, self.bucket)  # h % bucket
+                    if (self.kept[b >> 6] >> (b & 63)) & 1:
+                        out[count] = self.nwords + self.pruned[b]
                         count += 1
                 n += 1
         return count
