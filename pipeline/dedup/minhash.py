@@ -239,8 +239,8 @@ class MinHasher:
         self.seed = seed
         rng = np.random.RandomState(seed)
         # Odd multipliers: multiplication by an odd number is a bijection mod 2^64.
-        self._a = rng.randint(0, 1 << 63, size=(num_perm, 1), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-        self._multipliers = np.ascontiguousarray(self._a.ravel())
+        self._multipliers = rng.randint(0, 1 << 63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        self._a = self._multipliers[:, None]  # a column, for numpy's (permutations x shingles) products
         self._work: np.ndarray | None = None
 
     def _buffer(self) -> np.ndarray:

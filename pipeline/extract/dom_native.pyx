@@ -252,12 +252,6 @@ cdef inline str _name_of(il_node_t *node):
     return _static_names[node.local_name] if node.local_name < STATIC_TAGS else _tag_name(node)
 
 
-cdef inline bint _is_name(il_attr_t *attr, const char *name, size_t length) noexcept:
-    cdef size_t got = 0
-    cdef const unsigned char *data = _attr_name(attr, &got)
-    return data != NULL and got == length and memcmp(data, name, length) == 0
-
-
 cdef inline object _value(il_attr_t *attr):
     # selectolax: None for a valueless attribute (``<div hidden>``).
     if attr.value == NULL or attr.value.data == NULL:
@@ -317,8 +311,11 @@ cdef void _read_attrs(il_node_t *node, Attrs *out) noexcept:
 cdef object _attribute(il_node_t *node, const char *name, size_t length, bint *present):
     """One attribute's value, as ``attrs.get(name)``; ``present`` says whether it is there."""
     cdef il_attr_t *attr = (<il_element_t*> node).first_attr
+    cdef size_t got = 0
+    cdef const unsigned char *data
     while attr != NULL:
-        if _is_name(attr, name, length):
+        data = _attr_name(attr, &got)
+        if data != NULL and _equal(data, got, name, length):
             present[0] = True
             return _value(attr)
         attr = attr.next
@@ -439,10 +436,10 @@ cdef class Element:
         return _text(self.node, WHOLE_TREE)
 
 
-cdef bint _dated(il_node_t *node) except -1:
+cdef bint _dated(il_node_t *node, unsigned int flags) noexcept:
     """meta[content], script[type="application/ld+json"] (the value in any ASCII case),
-    time[itemprop=datePublished], time[pubdate], [itemprop=datePublished], time[datetime]."""
-    cdef unsigned int flags = _flags(node)
+    time[itemprop=datePublished], time[pubdate], [itemprop=datePublished], time[datetime];
+    ``flags``: the element's tag bits."""
     cdef il_attr_t *attr = (<il_element_t*> node).first_attr
     cdef size_t length = 0
     cdef const unsigned char *name
@@ -506,7 +503,7 @@ def scan(size_t root, size_t body):
             if flags & T_BASE and not found_base:
                 href = _attribute(node, "href", 4, &present)
                 found_base = present
-            if _dated(node):
+            if _dated(node, flags):
                 element = Element.__new__(Element)
                 element.node = node
                 candidates.append(element)
@@ -690,16 +687,14 @@ cdef class NativeWalk:
 
     cdef int add_picture(self, il_node_t *node) except -1:
         cdef il_node_t *source = node.first_child
-        cdef bint present = False
+        cdef bint has_lazy = False, has_plain = False
         srcset = None
         while source != NULL:  # css_first("source[srcset], source[data-srcset]")
             if source.type == NODE_ELEMENT and _flags(source) & T_SOURCE:
-                _attribute(source, "srcset", 6, &present)
-                if not present:
-                    _attribute(source, "data-srcset", 11, &present)
-                if present:
-                    srcset = (_attribute(source, "data-srcset", 11, &present)
-                              or _attribute(source, "srcset", 6, &present))
+                lazy = _attribute(source, "data-srcset", 11, &has_lazy)
+                plain = _attribute(source, "srcset", 6, &has_plain)
+                if has_lazy or has_plain:
+                    srcset = lazy or plain
                     break
             source = _next_in(source, node, self.wrapper_chars)
         img = _first(node, T_IMG, self.wrapper_chars)
