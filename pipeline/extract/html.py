@@ -1,7 +1,7 @@
 """HTML → interleaved document: the page's main text as blocks, with its images kept in place.
 
-One C parse (lexbor via selectolax), junk tags stripped in C, then a single Python walk of the
-DOM that skips boilerplate subtrees (by tag, role, class/id words, hidden state) and cuts the
+One C parse (lexbor via selectolax), junk tags left out, then a single walk of the DOM that
+skips boilerplate subtrees (by tag, role, class/id words, hidden state) and cuts the
 rest into paragraph-level blocks and image nodes, each remembering its ancestor elements.
 The main container is the element holding most of the page's "good" text (long, link-poor
 blocks), preferring a semantic one (<article>, <main>, articleBody, "entry-content", ...);
@@ -15,6 +15,9 @@ The walk runs once per DOM node, so this module is written in Cython's pure-Pyth
 setup.py compiles it when a C compiler is there (the walker and its blocks become C classes,
 about 20% off extraction), and the same source runs as plain Python otherwise, with the same
 output (tests/pipeline/extract/test_html_compiled.py). ``COMPILED`` says which one runs.
+Compiled, the walk itself runs in C over lexbor's structs (pipeline/extract/dom_native.pyx)
+where that was checked against the installed selectolax; ``NATIVE_WALK`` says whether it does,
+and ``_python_walk`` is the reference it must agree with.
 """
 
 from __future__ import annotations
