@@ -27,7 +27,7 @@ with selectolax as before.
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uintptr_t
 from libc.stdlib cimport free, realloc
-from libc.string cimport memcmp, memset, strlen
+from libc.string cimport memcmp, memcpy, memset, strlen
 
 cdef extern from "<dlfcn.h>":
     void *dlopen(const char *filename, int flags)
@@ -175,6 +175,11 @@ def link() -> bool:
     _attr_name = <il_name_f> dlsym(handle, b"lxb_dom_attr_qualified_name")
     _state["linked"] = _element_name != NULL and _attr_name != NULL
     return _state["linked"]
+
+
+# html.CELL_SEPARATOR, added to a block's bytes (tests/pipeline/extract/test_dom_native.py).
+cdef const char *CELL_SEPARATOR = " | "
+CELL_SEPARATOR_TEXT = CELL_SEPARATOR.decode()
 
 
 cdef inline str _decode(const unsigned char *data, size_t length):
@@ -405,15 +410,90 @@ cdef il_node_t *_first(il_node_t *top, unsigned int flags, double wrapper_chars)
     return NULL
 
 
-cdef inline bint _ascii_space(const unsigned char *data, size_t length) noexcept:
-    """Only the ASCII characters str.isspace() accepts (tab to CR, FS to US, space)."""
-    cdef size_t i
-    cdef unsigned char c
-    for i in range(length):
-        c = data[i]
-        if not (c == 32 or 9 <= c <= 13 or 28 <= c <= 31):
+cdef inline size_t _space_length(const unsigned char *data, size_t i, size_t length) noexcept:
+    """The bytes of the whitespace character at ``data[i]`` (what str.isspace() and str.split()
+    take for whitespace: tab to CR, FS to US, space, U+0085, U+00A0, U+1680, U+2000-U+200A,
+    U+2028, U+2029, U+202F, U+205F, U+3000), or 0 for any other byte. ``data`` is valid UTF-8
+    (lexbor replaces invalid input), so a continuation byte is never taken for a lead."""
+    cdef unsigned char c = data[i], c1, c2
+    if c < 0x80:
+        return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
+    if c == 0xC2:
+        return 2 if i + 1 < length and (data[i + 1] == 0x85 or data[i + 1] == 0xA0) else 0
+    if c < 0xE1 or c > 0xE3 or i + 2 >= length:
+        return 0
+    c1, c2 = data[i + 1], data[i + 2]
+    if c == 0xE1:
+        return 3 if c1 == 0x9A and c2 == 0x80 else 0
+    if c == 0xE3:
+        return 3 if c1 == 0x80 and c2 == 0x80 else 0
+    if c1 == 0x80:
+        return 3 if c2 <= 0x8A or c2 == 0xA8 or c2 == 0xA9 or c2 == 0xAF else 0
+    return 3 if c1 == 0x81 and c2 == 0x9F else 0
+
+
+cdef bint _all_space(const unsigned char *data, size_t length) noexcept:
+    """``str.isspace()`` of non-empty UTF-8 text."""
+    cdef size_t i = 0, k
+    while i < length:
+        k = _space_length(data, i, length)
+        if k == 0:
             return False
+        i += k
     return True
+
+
+cdef size_t _stripped_chars(const unsigned char *data, size_t length) noexcept:
+    """``len(text.strip())`` of UTF-8 text: its characters from the first to the last that
+    is not whitespace."""
+    cdef size_t i = 0, k, count = 0, spaces = 0
+    cdef bint started = False
+    while i < length:
+        k = _space_length(data, i, length)
+        if k:
+            spaces += started
+            i += k
+            continue
+        if (data[i] & 0xC0) != 0x80:  # a character's first byte
+            count += spaces + 1
+            spaces = 0
+            started = True
+        i += 1
+    return count
+
+
+cdef size_t _collapse(unsigned char *data, size_t length) noexcept:
+    """html.collapse_whitespace over UTF-8 text, in place; returns the new length. A run of
+    whitespace inside a line becomes one space; lines (split at "\n" only) that are empty or
+    all whitespace are dropped and the rest joined by "\n", each stripped. The output never
+    outruns the input: a separator written replaces at least one separator byte read."""
+    cdef size_t i = 0, out = 0, k
+    cdef bint in_line = False, pending = False
+    cdef unsigned char c
+    while i < length:
+        c = data[i]
+        if c == 10:
+            in_line = pending = False
+            i += 1
+            continue
+        k = _space_length(data, i, length)
+        if k:
+            pending = True
+            i += k
+            continue
+        if not in_line:
+            if out:
+                data[out] = 10
+                out += 1
+            in_line = True
+        elif pending:
+            data[out] = 32
+            out += 1
+        pending = False
+        data[out] = c
+        out += 1
+        i += 1
+    return out
 
 
 cdef class Element:
@@ -561,7 +641,11 @@ cdef class NativeWalk:
     cdef str base_url
     cdef double wrapper_chars
     cdef list blocks, depths, parents, signatures, semantic, ancestors, kinds, tables
-    cdef list captions, buffer
+    cdef list captions
+    # The current block's raw text: its text nodes' UTF-8 bytes, <br>s and cell separators,
+    # collapsed and decoded once when the block ends (flush).
+    cdef unsigned char *text
+    cdef size_t text_length, text_capacity
     cdef set named_boilerplate, containers
     cdef Py_ssize_t boilerplate_depth, link_chars, link_depth, pre_depth, article_depth
     cdef object block_type, image_node, name_signals, is_hidden, is_boilerplate_role
@@ -577,7 +661,7 @@ cdef class NativeWalk:
         self.semantic = walker.semantic
         self.named_boilerplate = walker.named_boilerplate
         self.containers = walker.containers
-        self.ancestors, self.kinds, self.tables, self.captions, self.buffer = [], [], [], [], []
+        self.ancestors, self.kinds, self.tables, self.captions = [], [], [], []
         self.block_type = h._Block
         self.image_node = h.image_node
         self.name_signals = h.name_signals
@@ -585,14 +669,32 @@ cdef class NativeWalk:
         self.is_boilerplate_role = h.is_boilerplate_role
 
     # -- blocks ------------------------------------------------------------------------
+    def __dealloc__(self):
+        free(self.text)
+
+    cdef int add_text(self, const unsigned char *data, size_t length) except -1:
+        cdef size_t capacity
+        cdef unsigned char *grown
+        if self.text_length + length > self.text_capacity:
+            capacity = max(4096, 2 * (self.text_length + length))
+            grown = <unsigned char*> realloc(self.text, capacity)
+            if grown == NULL:
+                raise MemoryError()
+            self.text, self.text_capacity = grown, capacity
+        memcpy(self.text + self.text_length, data, length)
+        self.text_length += length
+        return 0
+
     cdef int flush(self) except -1:
-        if not self.buffer:
+        if not self.text_length:
             return 0
-        raw = "".join(self.buffer)
-        self.buffer.clear()
         link_chars, self.link_chars = self.link_chars, 0
         kind = self.kinds[-1] if self.kinds else _html.PARAGRAPH
-        text = _html._preformatted(raw) if self.pre_depth else _html.collapse_whitespace(raw)
+        if self.pre_depth:
+            text = _html._preformatted(_decode(self.text, self.text_length))
+        else:
+            text = _decode(self.text, _collapse(self.text, self.text_length))
+        self.text_length = 0
         if kind == _html.TABLE:
             text = text.strip(" |")
         if text:
@@ -620,20 +722,17 @@ cdef class NativeWalk:
         cdef il_character_data_t *data
         cdef unsigned int flags
         cdef int actions
-        cdef list buffer = self.buffer
         while node != NULL:
             if node.local_name == TAG_TEXT:
                 if node.type == NODE_TEXT:
                     data = <il_character_data_t*> node
                     # Whitespace between tags opens no block (most text nodes of a page are such).
                     if data.data.data != NULL and data.data.length and (
-                        buffer or not _ascii_space(data.data.data, data.data.length)
+                        self.text_length or not _all_space(data.data.data, data.data.length)
                     ):
-                        text = _decode(data.data.data, data.data.length)
-                        if buffer or not text.isspace():
-                            buffer.append(text)
-                            if self.link_depth:
-                                self.link_chars += len(text.strip())
+                        self.add_text(data.data.data, data.data.length)
+                        if self.link_depth:
+                            self.link_chars += _stripped_chars(data.data.data, data.data.length)
             else:
                 flags = _flags(node)
                 if flags & (T_JUNK | T_JUNK_CONTAINER):
@@ -666,7 +765,7 @@ cdef class NativeWalk:
         cdef bint has_attrs = (<il_element_t*> node).first_attr != NULL
         cdef Attrs attrs
         if flags & T_BR:
-            self.buffer.append("\n")
+            self.add_text(<const unsigned char*> "\n", 1)
             return -1
         if flags & T_IMG:
             self.add_image(self.image_node(_attributes(node), self.base_url))
@@ -748,7 +847,7 @@ cdef class NativeWalk:
         cdef int actions = A_ANCESTOR
         cdef Py_ssize_t element_id
         if is_block:
-            if self.buffer:
+            if self.text_length:
                 self.flush()
             actions |= A_BLOCK
         ancestors = self.ancestors
@@ -785,8 +884,8 @@ cdef class NativeWalk:
             if flags & T_TR:
                 self.kinds.append(_html.TABLE)
                 return A_KIND
-            if self.buffer:
-                self.buffer.append(_html.CELL_SEPARATOR)
+            if self.text_length:
+                self.add_text(<const unsigned char*> CELL_SEPARATOR, 3)  # html.CELL_SEPARATOR
             return 0
         if flags & T_SEMANTIC:
             self.article_depth += 1
@@ -813,7 +912,7 @@ cdef class NativeWalk:
         return A_FIGURE
 
     cdef int leave(self, int actions) except -1:
-        if actions & (A_BLOCK | A_NAMED) and self.buffer:
+        if actions & (A_BLOCK | A_NAMED) and self.text_length:
             self.flush()
         if actions & A_ANCESTOR:
             self.ancestors.pop()

@@ -83,8 +83,15 @@ _CLASSES = (
 _WORDS = (
     "the", "harbour", "boats", "at", "dawn", "history", "of", "a", "small", "town", "©", "2024",
     "all rights reserved", "这是", "中文", "段落", "テキスト", "&amp;", "&nbsp;", "|", "  ", "\n", "\t",
-    "\u3000", "\xa0", "copyright",
+    "\u3000", "\xa0", "copyright", "\u2009", "\u200b", "\x1c", "a\u202fb",
 )  # fmt: skip
+
+
+# Every character str.isspace() takes, and characters that share a whitespace character's
+# first UTF-8 bytes without being one: the native walk finds whitespace in UTF-8 bytes.
+_SPACES = tuple(c for c in map(chr, range(0x110000)) if c.isspace())
+_NEAR_SPACES = ("\x00", "\x08", "\x0e", "\x1b", "\x7f", "\x80", "\x84", "\x86", "\x9f", "\xa1", "\u167f",
+                "\u1681", "\u200b", "\u2027", "\u202a", "\u202e", "\u205e", "\u2060", "\u2f00", "\u3001")
 
 
 def _attributes(rng: random.Random, tag: str) -> str:
@@ -166,6 +173,19 @@ def test_generated_pages():
     assert sum("ImageNode" in d for d in documents.values()) > 100
     assert sum("kind='table'" in d for d in documents.values()) > 5
     assert sum("kind='list'" in d for d in documents.values()) > 10
+
+
+@native_only
+def test_whitespace_is_read_as_python_reads_it():
+    """Whitespace-only text nodes, runs inside and around words and lines, link text, table
+    cells and preformatted text, for every whitespace character and its near misses."""
+    pages = {}
+    for i, c in enumerate(_SPACES + _NEAR_SPACES):
+        pages[f"U+{ord(c):04X}"] = (
+            f"<p>{c}</p><p>a{c}{c}b{c}</p><p>{c}<a href='/x'>{c}link{c}text{c}{c}</a>{c}after</p>"
+            f"<div>one{c}<br>{c}<br>two{c}\n{c}three\n{c}\n</div><pre>{c}x{c}y\n{c}</pre>"
+            f"<table><tr><td>{c}</td><td>{c}cell{c}</td></tr></table><p>{c}<b>{c}</b>{c}</p>", URL)
+    _same(pages)
 
 
 @native_only
