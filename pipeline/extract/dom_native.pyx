@@ -29,6 +29,8 @@ from libc.stdint cimport uintptr_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcmp, memcpy, memset, strlen
 
+from pipeline.extract.boilerplate import BOILERPLATE_ROLES, hiding_style
+
 cdef extern from "<dlfcn.h>":
     void *dlopen(const char *filename, int flags)
     void *dlsym(void *handle, const char *symbol)
@@ -287,6 +289,8 @@ cdef struct Attrs:
     il_attr_t *ident
     il_attr_t *role
     il_attr_t *itemprop
+    il_attr_t *style
+    bint hidden
     bint may_hide  # has a hidden, style or role attribute
 
 
@@ -308,8 +312,11 @@ cdef void _read_attrs(il_node_t *node, Attrs *out) noexcept:
             out.may_hide = True
         elif _equal(name, length, "itemprop", 8):
             out.itemprop = attr
-        elif _equal(name, length, "hidden", 6) or _equal(name, length, "style", 5):
+        elif _equal(name, length, "style", 5):
+            out.style = attr
             out.may_hide = True
+        elif _equal(name, length, "hidden", 6):
+            out.hidden = out.may_hide = True
         attr = attr.next
 
 
@@ -648,7 +655,8 @@ cdef class NativeWalk:
     cdef size_t text_length, text_capacity
     cdef set named_boilerplate, containers
     cdef Py_ssize_t boilerplate_depth, link_chars, link_depth, pre_depth, article_depth
-    cdef object block_type, image_node, name_signals, is_hidden, is_boilerplate_role
+    cdef object block_type, image_node, name_signals, hiding_style
+    cdef frozenset boilerplate_roles
 
     def __init__(self, walker):
         h = _html
@@ -665,8 +673,8 @@ cdef class NativeWalk:
         self.block_type = h._Block
         self.image_node = h.image_node
         self.name_signals = h.name_signals
-        self.is_hidden = h.is_hidden
-        self.is_boilerplate_role = h.is_boilerplate_role
+        self.hiding_style = hiding_style
+        self.boilerplate_roles = BOILERPLATE_ROLES
 
     # -- blocks ------------------------------------------------------------------------
     def __dealloc__(self):
@@ -778,7 +786,7 @@ cdef class NativeWalk:
         _read_attrs(node, &attrs)
         # Only a hidden, style or role attribute can make is_skipped say yes to other tags.
         if flags & T_SKIP_CHECKED or attrs.may_hide:
-            if self.is_skipped(node, flags, has_attrs):
+            if self.is_skipped(node, flags, has_attrs, &attrs):
                 if flags & T_BLOCK:
                     self.flush()
                 return -1
@@ -801,20 +809,23 @@ cdef class NativeWalk:
         self.add_image(self.image_node(attrs, self.base_url, picture_srcset=srcset))
         return 0
 
-    cdef bint is_skipped(self, il_node_t *node, unsigned int flags, bint has_attrs) except -1:
-        """Hidden, or boilerplate by tag or role: the whole subtree is left out."""
+    cdef bint is_skipped(self, il_node_t *node, unsigned int flags, bint has_attrs, Attrs *attrs) except -1:
+        """Hidden, or boilerplate by tag or role: the whole subtree is left out (html.py's
+        is_hidden and is_boilerplate_role, read from ``attrs``)."""
         if flags & T_FIGCAPTION and self.captions:
             return True  # already on the figure's image node
         if not has_attrs and not flags & (T_BOILERPLATE | T_HEADER):
             return False
-        attrs = _attributes(node)
-        if self.is_hidden(attrs):
+        if attrs.hidden:
             return True
-        boilerplate = (
-            flags & T_BOILERPLATE
-            or (flags & T_HEADER and not self.article_depth)
-            or self.is_boilerplate_role(attrs)
-        )
+        if attrs.style != NULL:
+            style = _value(attrs.style)
+            if style and self.hiding_style(style):
+                return True
+        boilerplate = flags & T_BOILERPLATE or (flags & T_HEADER and not self.article_depth)
+        if not boilerplate and attrs.role != NULL:
+            role = _value(attrs.role)
+            boilerplate = bool(role) and role.strip().lower() in self.boilerplate_roles
         return boilerplate and not _text_of(node, None, self.wrapper_chars) > self.wrapper_chars
 
     cdef int open_element(self, il_node_t *node, unsigned int flags, Attrs *attrs) except -1:
@@ -894,7 +905,10 @@ cdef class NativeWalk:
             self.pre_depth += 1
             actions |= A_PRE
         elif flags & T_TABLE:
-            self.tables.append(_first(node, T_LAYOUT, self.wrapper_chars) == NULL)
+            # A table inside a data table is one too: its subtree is part of the outer one's,
+            # which holds no layout element (html.py's query would search it again).
+            self.tables.append((bool(self.tables) and self.tables[-1])
+                               or _first(node, T_LAYOUT, self.wrapper_chars) == NULL)
             actions |= A_TABLE
         elif flags & T_FIGURE:
             actions |= self.open_figure(node)

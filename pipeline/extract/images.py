@@ -189,7 +189,13 @@ def has_meaningful_alt(alt: str | None) -> bool:
         return False
     if len(_HAN_RE.findall(alt)) >= MIN_ALT_HAN:
         return True
-    return sum(c.isalpha() for c in alt) >= MIN_ALT_LETTERS
+    letters = 0
+    for c in alt:  # stops at the MIN_ALT_LETTERS-th letter, mostly within the first word
+        if c.isalpha():
+            letters += 1
+            if letters >= MIN_ALT_LETTERS:
+                return True
+    return False
 
 
 def image_node(
