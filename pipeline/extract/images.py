@@ -83,7 +83,13 @@ def is_placeholder(url: str | None) -> bool:
     if not url or not url.strip():
         return True
     lowered = url.strip().lower()
-    return lowered.startswith(("data:", "about:", "javascript:")) or bool(_PLACEHOLDER_RE.search(lowered))
+    if lowered.startswith(("data:", "about:", "javascript:")):
+        return True
+    # Exact pre-check: a match holds ".gif", ".png" or ".svg" literally in an ASCII URL (in
+    # others IGNORECASE could match "ſ" for "s"), so most URLs skip the regex.
+    if lowered.isascii() and not (".gif" in lowered or ".png" in lowered or ".svg" in lowered):
+        return False
+    return _PLACEHOLDER_RE.search(lowered) is not None
 
 
 def parse_dimension(value: str | None) -> int | None:
@@ -108,8 +114,13 @@ def dimensions(attrs: dict[str, str | None]) -> tuple[int | None, int | None]:
     return width, height
 
 
+_LAZY_ATTRS = frozenset(LAZY_SRCSET_ATTRS + LAZY_SRC_ATTRS)
+
+
 def choose_source(attrs: dict[str, str | None], picture_srcset: str | None = None) -> str | None:
     """The real image URL: lazy attributes, then srcset (largest), then <picture>, then src."""
+    if _LAZY_ATTRS.isdisjoint(attrs):  # most images: one set test instead of twelve look-ups
+        return _plain_source(attrs, picture_srcset)
     for name in LAZY_SRCSET_ATTRS:
         value = attrs.get(name)
         if value and (url := parse_srcset(value)) and not is_placeholder(url):
@@ -118,6 +129,11 @@ def choose_source(attrs: dict[str, str | None], picture_srcset: str | None = Non
         value = attrs.get(name)
         if value and not is_placeholder(value):
             return value.strip()
+    return _plain_source(attrs, picture_srcset)
+
+
+def _plain_source(attrs: dict[str, str | None], picture_srcset: str | None) -> str | None:
+    """choose_source past the lazy attributes: srcset, then <picture>, then src."""
     for srcset in (attrs.get("srcset"), picture_srcset):
         if srcset and (url := parse_srcset(srcset)) and not is_placeholder(url):
             return url

@@ -158,3 +158,50 @@ def test_real_image_urls_match_urljoin(shared_data):
     assert not mismatches, mismatches[:20]
     # The same URLs against the other bases (other scheme, none, bad ones).
     assert _compare(sorted(urls), BASES) > 1000
+
+
+def test_placeholder_pre_check_keeps_the_regex_answer():
+    """is_placeholder skips its regex for ASCII URLs without ".gif", ".png" or ".svg"; the
+    answer must be the regex's for every URL, including IGNORECASE's non-ASCII folds."""
+    words = ["", "blank", "Spacer", "pixel-1", "transparent_x", "loading", "lazy", "logo", "GRAY", "img"]
+    extensions = [".gif", ".PNG", ".svg", ".ſvg", ".jpg", ".webp", ".gi", "gif", ".png.jpg", ""]
+    tails = ["", "?v=1", "#x", "/", "&a=.gif"]
+    heads = ["", "/", "https://example.com/", "https://example.com/a/", "data:", "  ", "İ/", "x"]
+    urls = [h + w + e + t for h in heads for w in words for e in extensions for t in tails]
+    assert len(urls) > 3000
+
+    def reference(url: str) -> bool:
+        if not url or not url.strip():
+            return True
+        lowered = url.strip().lower()
+        return lowered.startswith(("data:", "about:", "javascript:")) or bool(images._PLACEHOLDER_RE.search(lowered))
+
+    assert sum(map(reference, urls)) > 300
+    assert [u for u in urls if images.is_placeholder(u) != reference(u)] == []
+
+
+def test_choose_source_without_lazy_attributes_is_unchanged():
+    """The set test that skips the lazy attributes gives the same source as looking them up."""
+    names = ["src", "srcset", "data-src", "data-srcset", "data-lazy-src", "lazy-src", "data-echo", "alt", "class"]
+    values = [None, "", " ", "/a.jpg", "data:image/gif;base64,R0", "/spacer.gif", "/b.jpg 2x, /c.jpg 3x"]
+    rng = random.Random(7)
+
+    def reference(attrs: dict, picture: str | None) -> str | None:
+        for name in images.LAZY_SRCSET_ATTRS:
+            value = attrs.get(name)
+            if value and (url := images.parse_srcset(value)) and not images.is_placeholder(url):
+                return url
+        for name in images.LAZY_SRC_ATTRS:
+            value = attrs.get(name)
+            if value and not images.is_placeholder(value):
+                return value.strip()
+        for srcset in (attrs.get("srcset"), picture):
+            if srcset and (url := images.parse_srcset(srcset)) and not images.is_placeholder(url):
+                return url
+        src = attrs.get("src")
+        return None if images.is_placeholder(src) else src.strip()
+
+    for _ in range(5000):
+        attrs = {name: rng.choice(values) for name in rng.sample(names, rng.randrange(len(names)))}
+        picture = rng.choice(values)
+        assert images.choose_source(attrs, picture) == reference(attrs, picture), (attrs, picture)
