@@ -1,6 +1,10 @@
 """Shingling and MinHash signatures for near-duplicate detection.
 
-Everything per document is vectorised in numpy over the code points of the normalised text:
+Per document, minhash_native (built by setup.py) folds, splits and hashes the text in one C
+pass and takes the minima in the same call; the numpy code below is its reference (same hashes
+in the same order, tests/pipeline/dedup/test_minhash.py) and the path when it is not built.
+It folds NFKC + lower() code point by code point through ``_folding()`` where that is exact
+(97% of pages), else through unicodedata. numpy vectorises over the normalised text's code points:
 
 * Shingle hash: a polynomial hash of the shingle's code points mod 2^64 (base ``_BASE``),
   then murmur3's fmix64 finaliser. With prefix sums of ``c_k * B^-k`` every shingle's hash is
@@ -12,8 +16,8 @@ Everything per document is vectorised in numpy over the code points of the norma
   shared shingle for such a page, nothing more.
 * Permutations: multiply-shift, ``(a * h mod 2^64) >> 32`` with a random odd 64-bit ``a`` per
   permutation (Dietzfelbinger et al.). The shift is monotone, so it is applied once to the
-  minima: one multiply-compare per (permutation x shingle) in C (minhash_native.pyx, built by
-  setup.py; else two numpy passes) instead of datasketch's nine-step
+  minima: one multiply-compare per (permutation x shingle) in C (minhash_native.pyx; else two
+  numpy passes) instead of datasketch's nine-step
   ``((a * h + b) mod 2^64) mod (2^61 - 1)``, and on real pages the estimates are as close to the
   true Jaccard (error spread equal to the binomial sqrt(J(1-J)/num_perm) for both).
   Values are < 2^32, so they fit a signed int64 (Spark bigint) unchanged.
@@ -30,9 +34,9 @@ from functools import lru_cache
 import numpy as np
 
 try:
-    from pipeline.dedup.minhash_native import min_products
-except ImportError:  # not built (no C compiler): numpy computes the minima
-    min_products = None
+    from pipeline.dedup.minhash_native import min_products, text_hashes, text_minima
+except ImportError:  # not built (no C compiler): numpy computes the hashes and minima
+    min_products = text_hashes = text_minima = None
 
 # datasketch's _max_hash: the signature of an empty document is all MAX_HASH.
 MAX_HASH = np.uint64((1 << 32) - 1)
@@ -80,6 +84,69 @@ def _classes() -> np.ndarray:
     return classes
 
 
+# _folding()'s entries: the folded code point, its class << _FOLD_CLASS, and _FOLD_USABLE.
+_FOLD_CLASS = 24
+_FOLD_USABLE = 1 << 31
+_SIGMA = 0x3A3  # lower() gives "ς" or "σ" by its neighbours
+
+
+@lru_cache(maxsize=1)
+def _folding() -> np.ndarray:
+    """What each code point below _SCANNED folds to (NFKC, then lower()) on its own, where a
+    text made only of usable code points folds as the concatenation of theirs (uint32:
+    code point | class << _FOLD_CLASS | _FOLD_USABLE; 0 where not usable, and a text with such a
+    code point is folded by unicodedata). minhash_native folds 97% of pages with it. Usable:
+
+    * stable: combining class 0, its own NFKC, not the second of a canonical pair (those are
+      NFKC_QC=Maybe). By UAX #15's quick check a text of these is NFKC already.
+    * or its NFKD is combining class 0 only and its NFKC is stable only (NBSP, "…", "，",
+      "Ａ", "ﬁ"): swapping it for its NFKC keeps the text's NFKD and leaves a stable text,
+      which is then its NFKC.
+
+    lower() must give one code point and not depend on the neighbours (Σ). A code point whose
+    NFKC is only separators counts as one separator: any run of them is one space.
+    Built once per process (~40 ms); test_folding_table_* check it.
+    """
+    classes = _classes()
+    chars = [chr(cp) for cp in range(_SCANNED)]
+    decomposed = np.array([bool(d) for d in map(unicodedata.decomposition, chars)])
+    combining = np.array(list(map(unicodedata.combining, chars))) != 0
+    # Second characters of canonical pairs, and Hangul's vowel and trailing jamo (the
+    # algorithmic syllables are not in the decomposition data).
+    seconds = np.zeros(_SCANNED, dtype=bool)
+    seconds[0x1161:0x1176] = seconds[0x11A8:0x11C3] = True
+    for cp in np.flatnonzero(decomposed).tolist():
+        mapping = unicodedata.decomposition(chars[cp])
+        if not mapping.startswith("<") and len(mapping.split()) == 2:
+            seconds[int(mapping.split()[1], 16)] = True
+    # Without a decomposition a character is its own NFKC (it composes with what precedes
+    # it only as a second).
+    stable = ~decomposed & ~combining & ~seconds
+    mapped: dict[int, str] = {}  # the usable decomposed characters' NFKC
+    for cp in np.flatnonzero(decomposed & ~combining & ~seconds).tolist():
+        stable[cp] = unicodedata.normalize("NFKC", chars[cp]) == chars[cp]
+    stable[_SIGMA] = False
+    for cp in np.flatnonzero(decomposed & ~stable).tolist():
+        nfkc = unicodedata.normalize("NFKC", chars[cp])
+        if (not any(map(unicodedata.combining, unicodedata.normalize("NFKD", chars[cp])))
+                and all(ord(c) < _SCANNED and stable[ord(c)] for c in nfkc)):
+            mapped[cp] = nfkc
+    lowers = list(map(str.lower, chars))
+    table = np.zeros(_SCANNED, dtype=np.uint32)
+    single = np.array([len(lower) == 1 for lower in lowers])
+    usable = np.flatnonzero(stable & single)
+    folded = np.array([ord(lowers[cp]) for cp in usable.tolist()], dtype=np.uint32)
+    table[usable] = _FOLD_USABLE | classes[folded].astype(np.uint32) << _FOLD_CLASS | folded
+    table[usable[classes[folded] == _SEPARATOR]] = _FOLD_USABLE | _SEPARATOR << _FOLD_CLASS | _SPACE
+    for cp, nfkc in mapped.items():
+        lower = nfkc.lower()
+        if all(classes[ord(c)] == _SEPARATOR for c in nfkc + lower):
+            table[cp] = _FOLD_USABLE | _SEPARATOR << _FOLD_CLASS | _SPACE
+        elif len(lower) == 1:
+            table[cp] = _FOLD_USABLE | int(classes[ord(lower)]) << _FOLD_CLASS | ord(lower)
+    return table
+
+
 @lru_cache(maxsize=1)
 def _separator_map() -> dict[int, str]:
     """str.translate table: every separator code point → space (for short texts)."""
@@ -113,13 +180,19 @@ def normalize(text: str) -> str:
     return _units(folded)[0].tobytes().decode("utf-32-le", "surrogatepass")
 
 
+@lru_cache(maxsize=1024)
+def _cjk_label(language: str | None) -> bool:
+    """The label names Chinese or Japanese ("zh", "zh-Hans", "ja_JP"); cached, since a run
+    sees a few hundred labels at most."""
+    return bool(language) and re.split(r"[-_]", language.lower(), maxsplit=1)[0] in CJK_LANGUAGES
+
+
 def _cjk_by_counts(letters: int, cjk: int, language: str | None) -> bool:
     if letters == 0:
         return False
     if cjk * 2 > letters:
         return True
-    labelled = bool(language) and re.split(r"[-_]", language.lower(), maxsplit=1)[0] in CJK_LANGUAGES
-    return labelled and cjk * 5 >= letters
+    return _cjk_label(language) and cjk * 5 >= letters
 
 
 def is_cjk(text: str, language: str | None = None) -> bool:
@@ -203,10 +276,22 @@ def hash_shingles(items: Iterable[str]) -> np.ndarray:
     return _span_hashes(_codepoints("".join(items)), ends - lengths, ends)
 
 
+def _fold(text: str | None) -> str:
+    return unicodedata.normalize("NFKC", text or "").lower()
+
+
 def shingle_hashes(text: str, language: str | None, ngram: int = 5) -> np.ndarray:
     """The hash of every shingle of ``shingles(text, language, ngram)``, repeats included
     (uint64): no shingle strings, no set. Empty for a text with no shingles."""
-    units, cjk = _units(unicodedata.normalize("NFKC", text or "").lower())
+    if text_hashes is None or ngram < 1:
+        return _numpy_shingle_hashes(text, language, ngram)
+    return text_hashes(text or "", _folding(), _classes(), _cjk_label(language), ngram)
+
+
+def _numpy_shingle_hashes(text: str, language: str | None, ngram: int) -> np.ndarray:
+    """shingle_hashes in numpy: the reference for minhash_native.text_hashes (same values in
+    the same order), and the path when it is not built."""
+    units, cjk = _units(_fold(text))
     if units.size == 0:
         return np.empty(0, dtype=np.uint64)
     spaces = np.flatnonzero(units == _SPACE)
@@ -275,7 +360,11 @@ class MinHasher:
 
     def text_signature(self, text: str, language: str | None, ngram: int = 5) -> np.ndarray:
         """``signature(shingles(text, language, ngram))``, without building the shingles."""
-        return self.hash_signature(shingle_hashes(text, language, ngram))
+        if text_minima is None or ngram < 1:
+            return self.hash_signature(_numpy_shingle_hashes(text, language, ngram))
+        # Units, hashes and minima in one C call: no numpy temporaries per document.
+        return text_minima(text or "", _folding(), _classes(), _cjk_label(language), ngram,
+                           self._multipliers)
 
 
 def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:

@@ -13,14 +13,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline.dedup import minhash
 from pipeline.dedup.minhash import (
     _CJK,
     _CJK_CHAR,
+    _FOLD_CLASS,
+    _FOLD_USABLE,
+    _SCANNED,
     _SEPARATOR,
     _SHORT,
+    _SIGMA,
+    _SPACE,
     MAX_HASH,
     MinHasher,
     _classes,
+    _folding,
+    _numpy_shingle_hashes,
     hash_shingles,
     is_cjk,
     jaccard,
@@ -278,15 +286,191 @@ def test_jaccard_estimates_track_true_jaccard_on_real_pages(shared_data):
 def test_a_huge_text_does_not_pin_its_powers_in_memory(monkeypatch):
     """Texts longer than POWERS_KEPT characters get powers of their own; the kept ones stay
     capped, and the hashes are the same either way."""
-    import pipeline.dedup.minhash as minhash
-
+    # The numpy path's powers (minhash_native's span powers live only for one call).
     short, long_text = "a short text of a few words here", " ".join(f"word{i} token{i}" for i in range(400))
     expected = shingle_hashes(short, "en"), shingle_hashes(long_text, "en")  # ~7,000 characters
     monkeypatch.setattr(minhash, "_POWERS", (np.ones(1, np.uint64), np.ones(1, np.uint64)))
     monkeypatch.setattr(minhash, "POWERS_KEPT", 256)
-    assert np.array_equal(shingle_hashes(short, "en"), expected[0])
+    assert np.array_equal(_numpy_shingle_hashes(short, "en", 5), expected[0])
     kept = minhash._POWERS[0].size
     assert 32 <= kept <= 256
-    assert np.array_equal(shingle_hashes(long_text, "en"), expected[1])
+    assert np.array_equal(_numpy_shingle_hashes(long_text, "en", 5), expected[1])
     assert minhash._POWERS[0].size == kept  # the long text's powers were not kept
-    assert np.array_equal(shingle_hashes(short, "en"), expected[0])
+    assert np.array_equal(_numpy_shingle_hashes(short, "en", 5), expected[0])
+
+
+# -- minhash_native.text_hashes / text_minima against the numpy reference ---------------------
+
+def native_or_skip() -> None:
+    if minhash.text_minima is None:
+        pytest.skip("minhash_native is not built here (no C compiler): numpy computes the hashes")
+
+
+def table_folds(text: str) -> bool:
+    """Whether minhash_native folds ``text`` through _folding() (else unicodedata does)."""
+    table = _folding()
+    return all(ord(c) < _SCANNED and table[ord(c)] for c in text)
+
+
+def assert_native_matches_numpy(text: str, language: str | None, ngrams=(1, 2, 5, 9)) -> None:
+    hashers = (MinHasher(num_perm=112, seed=1), MinHasher(num_perm=7, seed=3))
+    for ngram in ngrams:
+        expected = _numpy_shingle_hashes(text, language, ngram)
+        native = shingle_hashes(text, language, ngram)
+        assert native.dtype == np.uint64 and np.array_equal(native, expected), (ngram, text[:200])
+        for hasher in hashers:
+            reference = (hasher._numpy_signature(expected) if expected.size
+                         else np.full(hasher.num_perm, MAX_HASH, dtype=np.uint64))
+            signature = hasher.text_signature(text, language, ngram)
+            assert signature.dtype == np.uint64
+            assert np.array_equal(signature, reference), (ngram, hasher.num_perm, text[:200])
+
+
+# Pieces a generated text is made of: words, separators of every kind, what NFKC changes
+# (NBSP, "…", fullwidth, ligatures, halfwidth kana with a voiced mark, Hangul jamo pairs,
+# combining marks), lower() special cases (İ, final Σ), CJK, astral and lone surrogates.
+PIECES = {
+    "ascii": ["word", "Word", "WORDS", "x", "42", "don't", "e-mail"],
+    "latin": ["café", "Straße", "naïve", "ĳssel", "Ærø", "ǅemal", "ǲ"],
+    "separators": [" ", "  ", "\t", "\n", ",", ".", "!?", "«»", "\u2014", "\u3000", "\xa0",
+                   "\u2026", "\uff0c", "\u3002", "\u00b7", "\u2028", "\u205f"],
+    "nfkc": ["\ufb01", "\uff21\uff42", "\uff11\uff12", "\u2460", "\u2122", "\u00bd", "\u00b4",
+             "\u00b2", "\u2075", "\u33a1", "\u3250", "\u1e9b", "\u2126", "\u212b"],
+    "combining": ["e\u0301", "a\u0308", "\u0301", "\u0327c", "o\u0328\u0304", "\u1100\u1161",
+                  "\u1100\u1161\u11a8", "\uac00\u11a8", "\uff76\uff9e", "\u304b\u3099",
+                  "\u0928\u093c", "\u0627\u0653"],
+    "case": ["\u0130", "\u03a3", "\u039f\u0394\u039f\u03a3", "\u1e9e", "\u212a", "\u0149"],
+    "cjk": ["我们", "今天", "去公园散步", "東京", "タワー", "ひらがな", "한국어", "\u4e00", "\uf900",
+            "\uff66\uff67", "\u30fc"],
+    "astral": ["\U0001F600", "\U0001F1EF\U0001F1F5", "\U00020000", "\U0002A700", "\U0002F800",
+               "\U0001D400", "\U000E0041", "\U0010FFFF"],
+    "odd": ["\x00", "\ud800", "\udfff", "\ud83d\ude00", "\u200b", "\xad", "\ufeff", "\U000F0000"],
+}
+LANGUAGES = [None, "", "en", "de", "zh", "zh-Hans", "ZH_hant", "ja", "ja-JP", "ko"]
+
+
+def generated_texts(seed: int, count: int) -> list[tuple[str, str | None]]:
+    """Random texts over PIECES with varying mixes (mostly words, mostly CJK, anything), from
+    nothing to a few thousand characters."""
+    rng = random.Random(seed)
+    kinds = list(PIECES)
+    texts = []
+    for _ in range(count):
+        weights = [rng.choice((0, 0, 1, 5, 20)) for _ in kinds]
+        if not any(weights):
+            weights[0] = 1
+        size = rng.choice((0, 1, 2, 4, 6, 10, 30, 300, 1500))
+        pieces = [rng.choice(PIECES[k]) for k in rng.choices(kinds, weights, k=size)]
+        joined = "".join(p if rng.random() < 0.3 else p + " " for p in pieces)
+        texts.append((joined, rng.choice(LANGUAGES)))
+    return texts
+
+
+def test_native_text_hashes_equal_numpy_on_edge_cases():
+    native_or_skip()
+    cases = [("", None), (" ", "en"), ("\xa0\u3000 ...", "zh"), ("a", "en"), ("a b", "en"),
+             ("one two three four five", "en"), ("one two three four five six", None),
+             ("字", "zh"), ("字字字字字", "zh"), ("字字字字字字", None), ("ab 字", "zh"), ("ab 字", "en"),
+             ("字 a b c d", "zh"), ("我们 ai 训练", "ja"), ("\U0001F600 \U0001F600", "en"),
+             ("\U00020000\U00020001\U00020002", "zh"), ("\ud800 \udc00 x", "en"),
+             ("ΟΔΟΣ ΟΔΟΣ.", "el"), ("İstanbul İZMİR", "tr"), ("ﬁne ﬁnal ﬁx", "en"),
+             ("e\u0301cole e\u0301te\u0301", "fr"), ("ｶﾞｷﾞｸﾞ", "ja"), ("\u1100\u1161\u11a8 한", "ko"),
+             ("word " * 3000, "en"), ("字" * 5000, "zh"), ("longword" * 2000 + " x", "en")]
+    for text, language in cases:
+        assert_native_matches_numpy(text, language)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_native_text_hashes_equal_numpy_on_generated_texts(seed):
+    native_or_skip()
+    texts = generated_texts(seed, 60)
+    for text, language in texts:
+        assert_native_matches_numpy(text, language)
+    # Both ways in: folded by the table, and by unicodedata (a code point it cannot fold).
+    folds = [table_folds(t) for t, _ in texts if t]
+    assert any(folds) and not all(folds)
+
+
+def test_native_text_hashes_equal_numpy_on_real_pages(shared_data):
+    native_or_skip()
+    from selectolax.lexbor import LexborHTMLParser
+
+    pages = []
+    for path in sorted((shared_data / "html").rglob("*.html")):
+        tree = LexborHTMLParser(path.read_bytes().decode("utf-8", "replace"))
+        tree.strip_tags(["script", "style", "noscript"])
+        text = tree.body.text(separator="\n") if tree.body else ""
+        meta = path.with_suffix(".json")
+        language = json.loads(meta.read_text()).get("expected", {}).get("meta_lang") if meta.exists() else None
+        pages.append((text, language))
+    assert len(pages) >= 50, len(pages)
+    cjk = 0
+    for text, language in pages:
+        assert_native_matches_numpy(text, language, ngrams=(5,))
+        assert_native_matches_numpy(text[:200], language, ngrams=(5,))
+        cjk += is_cjk(normalize(text), language)
+        if language:  # the same text under a CJK label and none
+            assert_native_matches_numpy(text, "zh" if language != "zh" else None, ngrams=(5,))
+    assert cjk >= 1
+
+
+def test_folding_table_matches_its_definition():
+    """_folding() against its docstring's rule spelled out per code point (planes 0-1)."""
+    classes = _classes()
+    seconds = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
+    for cp in range(sys.maxunicode + 1):
+        mapping = unicodedata.decomposition(chr(cp))
+        if mapping and not mapping.startswith("<") and len(mapping.split()) == 2:
+            seconds.add(int(mapping.split()[1], 16))
+
+    def stable(c: str) -> bool:
+        return (ord(c) < _SCANNED and ord(c) not in seconds and ord(c) != _SIGMA
+                and not unicodedata.combining(c) and unicodedata.normalize("NFKC", c) == c)
+
+    expected = np.zeros(_SCANNED, dtype=np.uint32)
+    for cp in range(_SCANNED):
+        char = chr(cp)
+        mapped = char if stable(char) else unicodedata.normalize("NFKC", char)
+        if mapped != char and (any(map(unicodedata.combining, unicodedata.normalize("NFKD", char)))
+                               or not all(map(stable, mapped))):
+            continue
+        if mapped == char and not stable(char):
+            continue
+        lower = mapped.lower()
+        if all(classes[ord(c)] == _SEPARATOR for c in mapped + lower):
+            expected[cp] = _FOLD_USABLE | _SEPARATOR << _FOLD_CLASS | _SPACE
+        elif len(lower) == 1:
+            expected[cp] = _FOLD_USABLE | int(classes[ord(lower)]) << _FOLD_CLASS | ord(lower)
+    assert np.array_equal(_folding(), expected)
+    assert not _folding()[[_SIGMA, 0x130, 0x301, 0x1161, 0xFF9E, 0xB4]].any()
+
+
+def test_folding_table_folds_texts_piece_by_piece():
+    """The table's premise: a text of usable code points, NFKC-lower-cased whole, is the
+    concatenation of each code point's own NFKC-lower-casing. Every usable code point, in
+    random order three times (so among many different neighbours)."""
+    table = _folding()
+    usable = [chr(cp) for cp in np.flatnonzero(table).tolist()]
+    rng = random.Random(5)
+    for _ in range(3):
+        rng.shuffle(usable)
+        text = "".join(usable)
+        assert unicodedata.normalize("NFKC", text).lower() == "".join(
+            unicodedata.normalize("NFKC", c).lower() for c in usable)
+    # and each entry is what that code point folds to, with its class
+    for c in usable:
+        entry = int(table[ord(c)])
+        folded = unicodedata.normalize("NFKC", c).lower()
+        if entry >> _FOLD_CLASS & 3 == _SEPARATOR:
+            assert entry & 0xFFFFFF == _SPACE and all(_classes()[ord(f)] == _SEPARATOR for f in folded)
+        else:
+            assert chr(entry & 0xFFFFFF) == folded and entry >> _FOLD_CLASS & 3 == _classes()[ord(folded)]
+
+
+def test_without_the_extension_numpy_gives_the_same(monkeypatch):
+    text = "Ｔｈｅ ﬁrst café — 東京タワー … " * 40
+    native = MinHasher().text_signature(text, "en"), shingle_hashes(text, "en")
+    for name in ("min_products", "text_hashes", "text_minima"):
+        monkeypatch.setattr(minhash, name, None)
+    assert np.array_equal(MinHasher().text_signature(text, "en"), native[0])
+    assert np.array_equal(shingle_hashes(text, "en"), native[1])
