@@ -78,6 +78,8 @@ cdef extern from *:
         il_node_t *first_child
         int type
     ctypedef struct il_attr_t:
+        il_node_t node
+        uintptr_t qualified_name
         il_lexbor_str_t *value
         il_attr_t *next
     ctypedef struct il_element_t:
@@ -95,6 +97,7 @@ cdef enum:
     TAG_EM_COMMENT = 4
     TAG_EM_DOCTYPE = 5
     STATIC_TAGS = 0xC7  # LXB_TAG__LAST_ENTRY: ids below are fixed, above are per document
+    STATIC_ATTRS = 0x49  # LXB_DOM_ATTR__LAST_ENTRY (dom/interfaces/attr_const.h), the same for attributes
 
 # What the walk needs to know about a tag, as bits (html.py keeps these as sets of names).
 cdef enum:
@@ -149,7 +152,11 @@ cdef enum:
 CHECKED_SELECTOLAX = ("1.0.2",)
 
 cdef il_name_f _element_name = NULL
-cdef il_name_f _attr_name = NULL
+cdef il_name_f _attr_qualified_name = NULL
+# The names of the fixed attribute ids (class, id, href, src, style...), read from lexbor once:
+# most attributes of a page then need no call into it.
+cdef const unsigned char *_static_attr_names[STATIC_ATTRS]
+cdef size_t _static_attr_lengths[STATIC_ATTRS]
 cdef unsigned int _static_flags[STATIC_TAGS]
 cdef list _static_names = [None] * STATIC_TAGS
 cdef list _static_kinds = [None] * STATIC_TAGS
@@ -161,7 +168,7 @@ _state = {"linked": None}
 def link() -> bool:
     """Find lexbor's name functions in selectolax's extension; False when that cannot be done
     safely (another selectolax version, symbols missing)."""
-    global _element_name, _attr_name
+    global _element_name, _attr_qualified_name
     if _state["linked"] is not None:
         return _state["linked"]
     _state["linked"] = False
@@ -174,9 +181,21 @@ def link() -> bool:
     if handle == NULL:
         return False
     _element_name = <il_name_f> dlsym(handle, b"lxb_dom_element_qualified_name")
-    _attr_name = <il_name_f> dlsym(handle, b"lxb_dom_attr_qualified_name")
-    _state["linked"] = _element_name != NULL and _attr_name != NULL
+    _attr_qualified_name = <il_name_f> dlsym(handle, b"lxb_dom_attr_qualified_name")
+    _state["linked"] = _element_name != NULL and _attr_qualified_name != NULL
     return _state["linked"]
+
+
+cdef inline const unsigned char *_attr_name(il_attr_t *attr, size_t *length) noexcept:
+    """lxb_dom_attr_qualified_name: the name of the id in qualified_name, else in local_name;
+    an id below STATIC_ATTRS names the same attribute in every document."""
+    cdef uintptr_t name_id = attr.qualified_name if attr.qualified_name else attr.node.local_name
+    if name_id >= STATIC_ATTRS:
+        return _attr_qualified_name(attr, length)
+    if _static_attr_names[name_id] == NULL:
+        _static_attr_names[name_id] = _attr_qualified_name(attr, &_static_attr_lengths[name_id])
+    length[0] = _static_attr_lengths[name_id]
+    return _static_attr_names[name_id]
 
 
 # html.CELL_SEPARATOR, added to a block's bytes (tests/pipeline/extract/test_dom_native.py).
