@@ -34,21 +34,21 @@ class GopherFilter(DocumentFilter):
     name = "gopher@1"
 
     def tag(self, doc: Document, view: TextView) -> None:
-        tokens = view.tokens
-        if not tokens:
+        n_words = view.n_words
+        if not n_words:
             return
         text, lines = view.text, view.lines
         lengths = view.token_lengths
         n_cjk = view.n_cjk
-        n_latin = len(tokens) - n_cjk  # a CJK token is one character
+        n_latin = n_words - n_cjk  # a CJK token is one character
         n_digits = int(view.token_values(str.isdigit).sum())
         signals = {
-            "gopher.symbol_ratio": ratio(text.count("#") + text.count("...") + text.count("…"), len(tokens)),
+            "gopher.symbol_ratio": ratio(text.count("#") + text.count("...") + text.count("…"), n_words),
             "gopher.bullet_lines": ratio(sum(map(methodcaller("startswith", BULLETS), lines)), len(lines)),
             "gopher.ellipsis_lines": ratio(sum(map(methodcaller("endswith", ("...", "…")), lines)), len(lines)),
-            "gopher.alpha_words": ratio(len(tokens) - n_digits, len(tokens)),
+            "gopher.alpha_words": ratio(n_words - n_digits, n_words),
         }
-        if n_latin * 2 >= len(tokens):  # word length means nothing for characters
+        if n_latin * 2 >= n_words:  # word length means nothing for characters
             signals["gopher.mean_word_length"] = ratio(int(lengths.sum()) - n_cjk, n_latin)
         if view.cjk_fraction > 0.5:
             signals["gopher.stop_words"] = float(sum(stopword_counts(view, self.settings.wordlists)))

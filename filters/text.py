@@ -26,6 +26,14 @@ except ImportError:  # running uncompiled without Cython installed
 
 from schemas import Document, TextNode
 
+if cython.compiled:
+    from cython.cimports.cpython.mem import PyMem_Calloc, PyMem_Free, PyMem_Malloc
+    from cython.cimports.cpython.unicode import (
+        PyUnicode_DATA,
+        PyUnicode_KIND,
+        PyUnicode_READ,
+    )
+
 # setup.py compiles this module when it can (Cython pure-Python mode): tokenisation then runs
 # as a C scan over the characters (``_scan``) instead of the regexes, with the same tokens
 # (tests/filters/test_compiled.py). ``COMPILED`` says which one runs.
@@ -132,9 +140,10 @@ def has_cjk(text: str) -> bool:
 @cython.cfunc
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def _scan(text: str) -> tuple:
-    """(tokens, CJK tokens) of a normalised text: ``tokenize_counted`` after normalising."""
-    tokens: list = []
+def _scan(text: str, vocab: _Vocab = None) -> tuple:
+    """(tokens, CJK tokens) of a normalised text: ``tokenize_counted`` after normalising.
+    With ``vocab``, each token goes to it as an id instead (no list, no str per token)."""
+    tokens: list = [] if vocab is None else None
     n: cython.Py_ssize_t = len(text)
     i: cython.Py_ssize_t = 0
     j: cython.Py_ssize_t
@@ -143,8 +152,10 @@ def _scan(text: str) -> tuple:
     n_cjk: cython.Py_ssize_t = 0
     has_cjk: cython.bint
     c: cython.Py_UCS4
+    kind: cython.int = PyUnicode_KIND(text)  # read the code points directly
+    data: cython.p_void = PyUnicode_DATA(text)
     while i < n:
-        c = text[i]
+        c = PyUnicode_READ(kind, data, i)
         if not _alnum(c):
             i += 1
             continue
@@ -153,40 +164,53 @@ def _scan(text: str) -> tuple:
         j = i + 1
         while True:
             while j < n:
-                c = text[j]
+                c = PyUnicode_READ(kind, data, j)
                 if not _alnum(c):
                     break
                 if _cjk(c):
                     has_cjk = True
                 j += 1
-            if j + 1 < n and text[j] == "'" and _alnum(text[j + 1]):
+            if j + 1 < n and PyUnicode_READ(kind, data, j) == 39 and _alnum(PyUnicode_READ(kind, data, j + 1)):
                 j += 1
                 continue
             break
         if not has_cjk:
-            tokens.append(text[i:j])
+            if vocab is None:
+                tokens.append(text[i:j])
+            else:
+                vocab.add(text, i, j)
             i = j
             continue
         # TOKEN.findall(word): a CJK character, or a run of other alphanumerics joined by
         # apostrophes; anything else is skipped.
         k = i
         while k < j:
-            c = text[k]
+            c = PyUnicode_READ(kind, data, k)
             if _cjk(c):
-                tokens.append(text[k : k + 1])
+                if vocab is None:
+                    tokens.append(text[k : k + 1])
+                else:
+                    vocab.add(text, k, k + 1)
                 n_cjk += 1
                 k += 1
             elif _alnum(c):
                 m = k + 1
                 while True:
-                    while m < j and _alnum(text[m]) and not _cjk(text[m]):
+                    while m < j:
+                        c = PyUnicode_READ(kind, data, m)
+                        if not _alnum(c) or _cjk(c):
+                            break
                         m += 1
-                    if (m + 1 < j and (text[m] == "'" or text[m] == "\u2019") and _alnum(text[m + 1])
-                            and not _cjk(text[m + 1])):
-                        m += 1
-                        continue
+                    if m + 1 < j and (c == 39 or c == 0x2019):  # an apostrophe (c is text[m])
+                        c = PyUnicode_READ(kind, data, m + 1)
+                        if _alnum(c) and not _cjk(c):
+                            m += 1
+                            continue
                     break
-                tokens.append(text[k:m])
+                if vocab is None:
+                    tokens.append(text[k:m])
+                else:
+                    vocab.add(text, k, m)
                 k = m
             else:
                 k += 1
@@ -194,19 +218,142 @@ def _scan(text: str) -> tuple:
     return tokens, n_cjk
 
 
+@cython.cclass
+class _Vocab:
+    """A document's distinct tokens, interned by their code points while ``_scan`` runs
+    (compiled only): a token is hashed (FNV-1a over its code points) and looked up in an
+    open-addressing table of C arrays, so only a new token becomes a str, and every token is
+    written as its id (first-occurrence order, as ``dict.fromkeys`` gives)."""
+
+    words: list  # distinct tokens, by id
+    chars: cython.p_Py_UCS4  # their code points, one after the other
+    offsets: cython.p_Py_ssize_t  # where each distinct token's code points start in ``chars``
+    hashes: cython.p_ulonglong  # each distinct token's hash
+    n_chars: cython.Py_ssize_t
+    slots: cython.p_int  # id + 1, 0 for an empty slot
+    mask: cython.Py_ssize_t
+    ids_array: object
+    ids: cython.longlong[:]  # every token's id, in order
+    n: cython.Py_ssize_t  # tokens so far
+
+    def __cinit__(self, capacity: cython.Py_ssize_t) -> None:
+        """``capacity``: at least the number of tokens and of their characters (the
+        characters scanned will do)."""
+        capacity = max(capacity, 1)
+        self.words = []
+        self.chars = cython.cast(cython.p_Py_UCS4, PyMem_Malloc(capacity * cython.sizeof(cython.Py_UCS4)))
+        self.offsets = cython.cast(cython.p_Py_ssize_t, PyMem_Malloc((capacity + 1) * cython.sizeof(cython.Py_ssize_t)))
+        self.hashes = cython.cast(cython.p_ulonglong, PyMem_Malloc(capacity * cython.sizeof(cython.ulonglong)))
+        self.mask = 255
+        self.slots = cython.cast(cython.p_int, PyMem_Calloc(self.mask + 1, cython.sizeof(cython.int)))
+        if not (self.chars and self.offsets and self.hashes and self.slots):
+            raise MemoryError()
+        self.n_chars = 0
+        self.ids_array = np.empty(capacity, dtype=np.int64)
+        self.ids = self.ids_array
+        self.n = 0
+
+    def __dealloc__(self) -> None:
+        PyMem_Free(self.chars)
+        PyMem_Free(self.offsets)
+        PyMem_Free(self.hashes)
+        PyMem_Free(self.slots)
+
+    @cython.cfunc
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def add(self, text: str, i: cython.Py_ssize_t, j: cython.Py_ssize_t) -> cython.int:
+        kind: cython.int = PyUnicode_KIND(text)
+        data: cython.p_void = PyUnicode_DATA(text)
+        h: cython.ulonglong = 0x84222325  # FNV-1a (C literals: no Python int per token)
+        prime: cython.ulonglong = 0x100000001B3
+        size: cython.Py_ssize_t = j - i
+        k: cython.Py_ssize_t
+        for k in range(i, j):
+            h = (h ^ cython.cast(cython.ulonglong, PyUnicode_READ(kind, data, k))) * prime
+        slot: cython.Py_ssize_t = (h ^ (h >> 32)) & self.mask
+        v: cython.Py_ssize_t
+        at: cython.p_Py_UCS4
+        while True:
+            v = self.slots[slot] - 1
+            if v < 0:  # a new token
+                v = len(self.words)
+                self.words.append(text[i:j])
+                self.hashes[v] = h
+                self.offsets[v] = self.n_chars
+                for k in range(size):
+                    self.chars[self.n_chars + k] = PyUnicode_READ(kind, data, i + k)
+                self.n_chars += size
+                self.offsets[v + 1] = self.n_chars
+                self.slots[slot] = v + 1
+                if 2 * (v + 1) > self.mask:
+                    self._grow()
+                break
+            if self.hashes[v] == h and self.offsets[v + 1] - self.offsets[v] == size:
+                at = self.chars + self.offsets[v]
+                k = 0
+                while k < size and at[k] == PyUnicode_READ(kind, data, i + k):
+                    k += 1
+                if k == size:
+                    break
+            slot = (slot + 1) & self.mask
+        self.ids[self.n] = v
+        self.n += 1
+        return 0
+
+    @cython.cfunc
+    def _grow(self) -> cython.int:
+        """Twice the slots, the tokens so far placed again (kept at most half full)."""
+        mask: cython.Py_ssize_t = 2 * (self.mask + 1) - 1
+        slots: cython.p_int = cython.cast(cython.p_int, PyMem_Calloc(mask + 1, cython.sizeof(cython.int)))
+        if not slots:
+            raise MemoryError()
+        v: cython.Py_ssize_t
+        slot: cython.Py_ssize_t
+        h: cython.ulonglong
+        for v in range(len(self.words)):
+            h = self.hashes[v]
+            slot = (h ^ (h >> 32)) & mask
+            while slots[slot]:
+                slot = (slot + 1) & mask
+            slots[slot] = v + 1
+        PyMem_Free(self.slots)
+        self.slots = slots
+        self.mask = mask
+        return 0
+
+
+def _scan_view(texts: list[str]) -> tuple[list[str], np.ndarray, list[int], list[int]]:
+    """(vocab, token ids, tokens per text, CJK tokens per text) of normalised texts, in one
+    C scan each (compiled only): ``tokenize_counted`` of each, interned."""
+    vocab = _Vocab(sum(map(len, texts)))  # a token has at least one character
+    n_words: list[int] = []
+    n_cjk: list[int] = []
+    text: str
+    before: cython.Py_ssize_t
+    for text in texts:
+        before = vocab.n
+        n_cjk.append(_scan(text, vocab)[1])
+        n_words.append(vocab.n - before)
+    return vocab.words, vocab.ids_array[: vocab.n], n_words, n_cjk
+
+
 @cython.cfunc
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def _token_ids(tokens: list, vocab: list) -> np.ndarray:
-    """``TextView.token_ids``: one typed loop instead of a map over the index's __getitem__."""
-    index: dict = dict(zip(vocab, count()))
-    n: cython.Py_ssize_t = len(tokens)
-    ids = np.empty(n, dtype=np.int64)
-    out: cython.longlong[:] = ids
+def _token_lengths(vocab: list, token_ids: np.ndarray) -> np.ndarray:
+    """``TextView.token_lengths``: each distinct token's length spread by one typed loop."""
+    n_vocab: cython.Py_ssize_t = len(vocab)
+    sizes: cython.longlong[:] = np.empty(n_vocab, dtype=np.int64)
+    ids: cython.longlong[:] = token_ids
+    lengths_array = np.empty(len(token_ids), dtype=np.int64)
+    lengths: cython.longlong[:] = lengths_array
     k: cython.Py_ssize_t
-    for k in range(n):
-        out[k] = index[tokens[k]]
-    return ids
+    for k in range(n_vocab):
+        sizes[k] = len(cython.cast(str, vocab[k]))
+    for k in range(len(token_ids)):
+        lengths[k] = sizes[ids[k]]
+    return lengths_array
 
 
 # + emoji and pictographs (U+1F000-U+1FFFF; not the CJK extensions above them)
@@ -249,16 +396,20 @@ class ParagraphView:
 
     index: int  # the node's index in ``doc.nodes``
     node: TextNode
-    tokens: list[str]
-    n_cjk: int  # CJK tokens among ``tokens``
+    n_words: int  # tokens
+    n_cjk: int  # CJK tokens among them
+    start: int  # its first token's position in the view's ``token_ids``
+    vocab: list[str] = field(repr=False, compare=False)  # the view's
+    token_ids: np.ndarray = field(repr=False, compare=False)  # the view's, all paragraphs
 
     @property
     def text(self) -> str:
         return self.node.text
 
-    @property
-    def n_words(self) -> int:
-        return len(self.tokens)
+    @cached_property
+    def tokens(self) -> list[str]:
+        """Its tokens (built on demand from the view's ids: most filters read only those)."""
+        return list(map(self.vocab.__getitem__, self.token_ids[self.start : self.start + self.n_words].tolist()))
 
     @cached_property
     def n_special(self) -> int:
@@ -270,25 +421,43 @@ class ParagraphView:
 
     @property
     def cjk_fraction(self) -> float:
-        return self.n_cjk / len(self.tokens) if self.tokens else 0.0
+        return self.n_cjk / self.n_words if self.n_words else 0.0
 
 
 @dataclass
 class TextView:
     """A document's text, tokenised once. Filters read it and cache derived values in
-    ``shared`` (e.g. stop-word counts) so two filters never compute the same thing twice."""
+    ``shared`` (e.g. stop-word counts) so two filters never compute the same thing twice.
+
+    Per-token measures are taken once per distinct token (``vocab``) and spread to the
+    tokens with numpy (``token_ids``), instead of a Python call per token in every filter."""
 
     doc: Document
     paragraphs: list[ParagraphView]
+    vocab: list[str]  # the distinct tokens in first-occurrence order
+    token_ids: np.ndarray = field(compare=False)  # each token's index in ``vocab`` (int64; deterministic)
     shared: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def of(cls, doc: Document) -> "TextView":
+        nodes = [(i, node) for i, node in enumerate(doc.nodes) if isinstance(node, TextNode)]
+        if cython.compiled:
+            # One C scan per paragraph straight to token ids: a str only per distinct token.
+            texts = [node.text for _, node in nodes]
+            vocab, ids, n_words, n_cjk = _scan_view([t.lower() if t.isascii() else normalize(t) for t in texts])
+        else:
+            tokenized = [tokenize_counted(node.text) for _, node in nodes]
+            tokens = list(chain.from_iterable(t for t, _ in tokenized))
+            vocab = list(dict.fromkeys(tokens))
+            index = dict(zip(vocab, count()))
+            ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+            n_words, n_cjk = [len(t) for t, _ in tokenized], [n for _, n in tokenized]
         paragraphs = []
-        for i, node in enumerate(doc.nodes):
-            if isinstance(node, TextNode):
-                paragraphs.append(ParagraphView(i, node, *tokenize_counted(node.text)))
-        return cls(doc, paragraphs)
+        start = 0
+        for (i, node), size, cjk in zip(nodes, n_words, n_cjk):
+            paragraphs.append(ParagraphView(i, node, size, cjk, start, vocab, ids))
+            start += size
+        return cls(doc, paragraphs, vocab, ids)
 
     @cached_property
     def text(self) -> str:
@@ -296,31 +465,18 @@ class TextView:
 
     @cached_property
     def tokens(self) -> list[str]:
-        return list(chain.from_iterable(p.tokens for p in self.paragraphs))
-
-    # Per-token measures are taken once per distinct token (``vocab``) and spread to the
-    # tokens with numpy, instead of a Python call per token in every filter.
-    @cached_property
-    def vocab(self) -> list[str]:
-        """The distinct tokens in first-occurrence order."""
-        return list(dict.fromkeys(self.tokens))
-
-    @cached_property
-    def token_ids(self) -> np.ndarray:
-        """Each token's index in ``vocab`` (int64; deterministic, unlike ``hash``)."""
-        if cython.compiled:
-            return _token_ids(self.tokens, self.vocab)
-        index = dict(zip(self.vocab, count()))
-        return np.fromiter(map(index.__getitem__, self.tokens), dtype=np.int64, count=len(self.tokens))
+        return list(map(self.vocab.__getitem__, self.token_ids.tolist()))
 
     @cached_property
     def token_groups(self) -> np.ndarray:
         """Each token's paragraph (position in ``paragraphs``)."""
-        return np.repeat(np.arange(len(self.paragraphs)), [len(p.tokens) for p in self.paragraphs])
+        return np.repeat(np.arange(len(self.paragraphs)), [p.n_words for p in self.paragraphs])
 
     @cached_property
     def token_lengths(self) -> np.ndarray:
         """Each token's length in characters (int64)."""
+        if cython.compiled:
+            return _token_lengths(self.vocab, self.token_ids)
         return self.token_values(len, np.int64)
 
     def vocab_values(self, fn: Callable[[str], object], dtype: type = bool) -> np.ndarray:
@@ -334,7 +490,7 @@ class TextView:
 
     @cached_property
     def n_words(self) -> int:
-        return sum(len(p.tokens) for p in self.paragraphs)
+        return len(self.token_ids)
 
     @cached_property
     def n_cjk(self) -> int:

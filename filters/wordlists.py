@@ -117,7 +117,7 @@ class TermMatcher:
         consumed = np.zeros(len(tokens), dtype=bool)
         if self.phrases:
             starts = np.flatnonzero(view.token_values(self.phrases.__contains__))
-            paragraph_end = np.cumsum([len(p.tokens) for p in view.paragraphs])[view.token_groups[starts]]
+            paragraph_end = np.cumsum([p.n_words for p in view.paragraphs])[view.token_groups[starts]]
             matched_until = 0  # matches never overlap: a start inside the last one is consumed
             for i, stop in zip(starts.tolist(), paragraph_end.tolist()):
                 if i < matched_until:
@@ -182,24 +182,27 @@ class StopWords:
 def _token_matches(phrases: dict, words: set, view: TextView, hits: list) -> None:
     """The phrase and word hits of ``TermMatcher.view_matches`` (compiled only): each distinct
     token looked up once, then one pass over the token ids for phrases (tried where one
-    starts, ending in its paragraph) and one for words."""
-    tokens: list = view.tokens
+    starts, ending in its paragraph; compared by id, so the view's token strs are never
+    built) and one for words."""
     vocab: list = view.vocab
     ids: cython.longlong[:] = view.token_ids
-    n: cython.Py_ssize_t = len(tokens)
+    n: cython.Py_ssize_t = len(view.token_ids)
     n_vocab: cython.Py_ssize_t = len(vocab)
     kinds_array = np.zeros(n_vocab, dtype=np.uint8)
     kinds: cython.uchar[:] = kinds_array  # 1: a phrase starts with it, 2: a word
-    consumed: cython.uchar[:] = np.zeros(n, dtype=np.uint8)
+    consumed: cython.uchar[:]
     counts_array = np.zeros(n_vocab, dtype=np.int64)
     counts: cython.longlong[:] = counts_array
     groups: cython.longlong[:]
     paragraph_end: cython.longlong[:]
     any_phrase: cython.bint = False
+    matched: cython.bint = False
     i: cython.Py_ssize_t
+    k: cython.Py_ssize_t
     end: cython.Py_ssize_t
     v: cython.Py_ssize_t
     matched_until: cython.Py_ssize_t = 0  # matches never overlap: a start inside the last one is consumed
+    phrase: tuple
     for v in range(n_vocab):
         token = vocab[v]
         if token in phrases:
@@ -208,19 +211,26 @@ def _token_matches(phrases: dict, words: set, view: TextView, hits: list) -> Non
         if token in words:
             kinds[v] |= 2
     if any_phrase:
+        consumed = np.zeros(n, dtype=np.uint8)
         groups = view.token_groups
-        paragraph_end = np.cumsum([len(p.tokens) for p in view.paragraphs]).astype(np.int64)
+        paragraph_end = np.cumsum([p.n_words for p in view.paragraphs]).astype(np.int64)
         for i in range(n):
             if kinds[ids[i]] & 1 and i >= matched_until:
-                for phrase in phrases[tokens[i]]:
+                for phrase in phrases[vocab[ids[i]]]:
                     end = i + len(phrase)
-                    if end <= paragraph_end[groups[i]] and tuple(tokens[i:end]) == phrase:
+                    if end > paragraph_end[groups[i]]:
+                        continue
+                    k = 1  # phrase[0] is the token at i
+                    while k < end - i and vocab[ids[i + k]] == phrase[k]:
+                        k += 1
+                    if k == end - i:
                         hits.append((" ".join(phrase), len(phrase)))
                         consumed[i:end] = 1
+                        matched = True
                         matched_until = end
                         break
     for i in range(n):
-        if kinds[ids[i]] & 2 and not consumed[i]:
+        if kinds[ids[i]] & 2 and not (matched and consumed[i]):
             counts[ids[i]] += 1
     for v in range(n_vocab):
         if counts[v]:
