@@ -356,6 +356,142 @@ def _token_lengths(vocab: list, token_ids: np.ndarray) -> np.ndarray:
     return lengths_array
 
 
+def count_sentence_ends(text: str) -> int:
+    """``len(SENTENCE_END.findall(text))``; one C pass compiled: a run of sentence
+    punctuation followed by whitespace, the end or a closing quote is one sentence end,
+    otherwise each CJK stop in it is one (what the regex's two branches match)."""
+    if not cython.compiled:
+        return len(SENTENCE_END.findall(text))
+    kind: cython.int = PyUnicode_KIND(text)
+    data: cython.p_void = PyUnicode_DATA(text)
+    n: cython.Py_ssize_t = len(text)
+    i: cython.Py_ssize_t = 0
+    j: cython.Py_ssize_t
+    count: cython.Py_ssize_t = 0
+    c: cython.Py_UCS4
+    while i < n:
+        if not _sentence_punctuation(PyUnicode_READ(kind, data, i)):
+            i += 1
+            continue
+        j = i + 1
+        while j < n and _sentence_punctuation(PyUnicode_READ(kind, data, j)):
+            j += 1
+        c = PyUnicode_READ(kind, data, j) if j < n else 0
+        if j == n or c.isspace() or c in "\"'”’）)":  # (SENTENCE_END's lookahead)
+            count += 1
+        else:
+            while i < j:
+                c = PyUnicode_READ(kind, data, i)
+                if c == 0x3002 or c == 0xFF01 or c == 0xFF1F:  # 。！？
+                    count += 1
+                i += 1
+        i = j
+    return count
+
+
+@cython.cfunc
+@cython.inline
+def _sentence_punctuation(c: cython.Py_UCS4) -> cython.bint:  # [.!?。！？]
+    return c == 46 or c == 33 or c == 63 or c == 0x3002 or c == 0xFF01 or c == 0xFF1F
+
+
+@cython.cclass
+class PhraseSet:
+    """Which of some lower-case phrases a text holds once lower-cased (``phrase in
+    text.lower()`` for each); compiled, one C pass over the text for all of them instead of a
+    search per phrase, ASCII text folded on the fly instead of lower-cased."""
+
+    phrases: tuple
+    chars: cython.p_Py_UCS4  # the phrases' code points, one after the other
+    starts: cython.p_Py_ssize_t  # where each phrase starts in ``chars`` (and the end)
+    chain: cython.p_int  # phrase + 1 of the next phrase in the same bucket, 0 at the end
+    buckets: cython.int[256]  # first phrase + 1 whose first character is c % 256, or 0
+    n_phrases: cython.Py_ssize_t
+
+    def __init__(self, phrases: tuple[str, ...]) -> None:
+        if not all(phrases):
+            raise ValueError("an empty phrase")
+        self.phrases = tuple(phrases)
+        if not cython.compiled:
+            return
+        self.n_phrases = len(self.phrases)
+        size: cython.Py_ssize_t = sum(map(len, self.phrases))
+        self.chars = cython.cast(cython.p_Py_UCS4, PyMem_Malloc(max(size, 1) * cython.sizeof(cython.Py_UCS4)))
+        self.starts = cython.cast(cython.p_Py_ssize_t,
+                                  PyMem_Malloc((self.n_phrases + 1) * cython.sizeof(cython.Py_ssize_t)))
+        self.chain = cython.cast(cython.p_int, PyMem_Malloc(max(self.n_phrases, 1) * cython.sizeof(cython.int)))
+        if not (self.chars and self.starts and self.chain):
+            raise MemoryError()
+        at: cython.Py_ssize_t = 0
+        k: cython.Py_ssize_t
+        c: cython.Py_UCS4
+        code: cython.uint
+        for k in range(256):
+            self.buckets[k] = 0
+        for k in range(self.n_phrases):
+            self.starts[k] = at
+            for c in self.phrases[k]:
+                self.chars[at] = c
+                at += 1
+            code = self.chars[self.starts[k]]
+            self.chain[k] = self.buckets[code & 255]
+            self.buckets[code & 255] = k + 1
+        self.starts[self.n_phrases] = at
+
+    def __dealloc__(self) -> None:
+        if cython.compiled:
+            PyMem_Free(self.chars)
+            PyMem_Free(self.starts)
+            PyMem_Free(self.chain)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def found(self, text: str) -> list[bool]:
+        """For each phrase, whether ``text.lower()`` holds it."""
+        if not cython.compiled:
+            lower = text.lower()
+            return [p in lower for p in self.phrases]
+        if not text.isascii():  # str.lower may change a non-ASCII character's length
+            text = text.lower()
+        kind: cython.int = PyUnicode_KIND(text)
+        data: cython.p_void = PyUnicode_DATA(text)
+        n: cython.Py_ssize_t = len(text)
+        hits_array = np.zeros(self.n_phrases, dtype=np.uint8)
+        hits: cython.uchar[:] = hits_array
+        left: cython.Py_ssize_t = self.n_phrases
+        i: cython.Py_ssize_t
+        k: cython.Py_ssize_t
+        m: cython.Py_ssize_t
+        size: cython.Py_ssize_t
+        at: cython.p_Py_UCS4
+        c: cython.uint
+        for i in range(n):
+            c = _fold(PyUnicode_READ(kind, data, i))
+            k = self.buckets[c & 255] - 1
+            while k >= 0:
+                at = self.chars + self.starts[k]
+                size = self.starts[k + 1] - self.starts[k]
+                if not hits[k] and at[0] == c and i + size <= n:
+                    m = 1
+                    while m < size and at[m] == _fold(PyUnicode_READ(kind, data, i + m)):
+                        m += 1
+                    if m == size:
+                        hits[k] = 1
+                        left -= 1
+                k = self.chain[k] - 1
+            if not left:
+                break
+        return [bool(h) for h in hits_array.tolist()]
+
+
+@cython.cfunc
+@cython.inline
+def _fold(c: cython.Py_UCS4) -> cython.uint:
+    """ASCII lower case (what str.lower does to an ASCII text)."""
+    code: cython.uint = c
+    return code + 32 if 65 <= code <= 90 else code
+
+
 # + emoji and pictographs (U+1F000-U+1FFFF; not the CJK extensions above them)
 _SPECIAL_RE = re.compile("[" + re.escape("".join(sorted(SPECIAL))) + "\U0001f000-\U0001ffff]")
 _PUNCTUATION_RE = re.compile("[" + re.escape("".join(sorted(PUNCTUATION))) + "]")
