@@ -29,6 +29,7 @@ from schemas import Document, TextNode
 if cython.compiled:
     from cython.cimports.cpython.mem import PyMem_Calloc, PyMem_Free, PyMem_Malloc
     from cython.cimports.cpython.unicode import (
+        Py_UNICODE_TOLOWER,
         PyUnicode_DATA,
         PyUnicode_KIND,
         PyUnicode_READ,
@@ -399,13 +400,16 @@ def _sentence_punctuation(c: cython.Py_UCS4) -> cython.bint:  # [.!?。！？]
 class PhraseSet:
     """Which of some lower-case phrases a text holds once lower-cased (``phrase in
     text.lower()`` for each); compiled, one C pass over the text for all of them instead of a
-    search per phrase, ASCII text folded on the fly instead of lower-cased."""
+    search per phrase, and no lower-cased copy of the text unless it holds a non-ASCII
+    character that lower-casing changes."""
 
     phrases: tuple
-    chars: cython.p_Py_UCS4  # the phrases' code points, one after the other
+    chars: cython.p_uint  # the phrases' code points, one after the other
     starts: cython.p_Py_ssize_t  # where each phrase starts in ``chars`` (and the end)
     chain: cython.p_int  # phrase + 1 of the next phrase in the same bucket, 0 at the end
     buckets: cython.int[256]  # first phrase + 1 whose first character is c % 256, or 0
+    pairs: cython.uchar[8192]  # bit (a % 256) * 256 + b % 256: some phrase starts with a, b
+    singles: cython.uchar[256]  # a one-character phrase is c % 256
     n_phrases: cython.Py_ssize_t
 
     def __init__(self, phrases: tuple[str, ...]) -> None:
@@ -416,7 +420,7 @@ class PhraseSet:
             return
         self.n_phrases = len(self.phrases)
         size: cython.Py_ssize_t = sum(map(len, self.phrases))
-        self.chars = cython.cast(cython.p_Py_UCS4, PyMem_Malloc(max(size, 1) * cython.sizeof(cython.Py_UCS4)))
+        self.chars = cython.cast(cython.p_uint, PyMem_Malloc(max(size, 1) * cython.sizeof(cython.uint)))
         self.starts = cython.cast(cython.p_Py_ssize_t,
                                   PyMem_Malloc((self.n_phrases + 1) * cython.sizeof(cython.Py_ssize_t)))
         self.chain = cython.cast(cython.p_int, PyMem_Malloc(max(self.n_phrases, 1) * cython.sizeof(cython.int)))
@@ -425,17 +429,26 @@ class PhraseSet:
         at: cython.Py_ssize_t = 0
         k: cython.Py_ssize_t
         c: cython.Py_UCS4
-        code: cython.uint
+        first: cython.uint
+        pair: cython.uint
         for k in range(256):
             self.buckets[k] = 0
+            self.singles[k] = 0
+        for k in range(8192):
+            self.pairs[k] = 0
         for k in range(self.n_phrases):
             self.starts[k] = at
             for c in self.phrases[k]:
                 self.chars[at] = c
                 at += 1
-            code = self.chars[self.starts[k]]
-            self.chain[k] = self.buckets[code & 255]
-            self.buckets[code & 255] = k + 1
+            first = self.chars[self.starts[k]] & 255
+            self.chain[k] = self.buckets[first]
+            self.buckets[first] = k + 1
+            if at - self.starts[k] == 1:
+                self.singles[first] = 1
+            else:
+                pair = (first << 8) | (self.chars[self.starts[k] + 1] & 255)
+                self.pairs[pair >> 3] |= 1 << (pair & 7)
         self.starts[self.n_phrases] = at
 
     def __dealloc__(self) -> None:
@@ -444,18 +457,24 @@ class PhraseSet:
             PyMem_Free(self.starts)
             PyMem_Free(self.chain)
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def found(self, text: str) -> list[bool]:
         """For each phrase, whether ``text.lower()`` holds it."""
         if not cython.compiled:
             lower = text.lower()
             return [p in lower for p in self.phrases]
-        if not text.isascii():  # str.lower may change a non-ASCII character's length
+        folded: cython.p_uint = _folded(text, True)
+        if not folded:  # lower-casing changes a non-ASCII character (maybe its length too)
             text = text.lower()
-        kind: cython.int = PyUnicode_KIND(text)
-        data: cython.p_void = PyUnicode_DATA(text)
-        n: cython.Py_ssize_t = len(text)
+            folded = _folded(text, False)
+        try:
+            return self._scan(folded, len(text))
+        finally:
+            PyMem_Free(folded)
+
+    @cython.cfunc
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def _scan(self, text: cython.p_uint, n: cython.Py_ssize_t) -> list:
         hits_array = np.zeros(self.n_phrases, dtype=np.uint8)
         hits: cython.uchar[:] = hits_array
         left: cython.Py_ssize_t = self.n_phrases
@@ -463,17 +482,24 @@ class PhraseSet:
         k: cython.Py_ssize_t
         m: cython.Py_ssize_t
         size: cython.Py_ssize_t
-        at: cython.p_Py_UCS4
+        at: cython.p_uint
         c: cython.uint
+        pair: cython.uint
         for i in range(n):
-            c = _fold(PyUnicode_READ(kind, data, i))
+            c = text[i]
+            if not self.singles[c & 255]:  # the first two characters decide most positions
+                if i + 1 == n:
+                    break
+                pair = ((c & 255) << 8) | (text[i + 1] & 255)
+                if not self.pairs[pair >> 3] & (1 << (pair & 7)):
+                    continue
             k = self.buckets[c & 255] - 1
             while k >= 0:
                 at = self.chars + self.starts[k]
                 size = self.starts[k + 1] - self.starts[k]
                 if not hits[k] and at[0] == c and i + size <= n:
                     m = 1
-                    while m < size and at[m] == _fold(PyUnicode_READ(kind, data, i + m)):
+                    while m < size and at[m] == text[i + m]:
                         m += 1
                     if m == size:
                         hits[k] = 1
@@ -485,11 +511,35 @@ class PhraseSet:
 
 
 @cython.cfunc
-@cython.inline
-def _fold(c: cython.Py_UCS4) -> cython.uint:
-    """ASCII lower case (what str.lower does to an ASCII text)."""
-    code: cython.uint = c
-    return code + 32 if 65 <= code <= 90 else code
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _folded(text: str, strict: cython.bint) -> cython.p_uint:
+    """A PyMem buffer of ``text.lower()``'s code points, ASCII A-Z folded to a-z: exact when
+    lower-casing changes no non-ASCII character, since it then maps each character to one.
+    With ``strict``, NULL (and no buffer) for a text that holds such a character."""
+    n: cython.Py_ssize_t = len(text)
+    out: cython.p_uint = cython.cast(cython.p_uint, PyMem_Malloc(max(n, 1) * cython.sizeof(cython.uint)))
+    if not out:
+        raise MemoryError()
+    kind: cython.int = PyUnicode_KIND(text)
+    data: cython.p_void = PyUnicode_DATA(text)
+    i: cython.Py_ssize_t
+    c: cython.Py_UCS4
+    code: cython.uint
+    for i in range(n):
+        c = PyUnicode_READ(kind, data, i)
+        code = c
+        if code < 128:
+            out[i] = code + 32 if 65 <= code <= 90 else code
+        elif strict and Py_UNICODE_TOLOWER(c) != c:
+            # str.lower maps it to another character, to two (U+0130) or by context (final
+            # sigma); where the simple mapping keeps a character, str.lower keeps it too
+            # (tests/filters/test_compiled.py): the caller lower-cases the text
+            PyMem_Free(out)
+            return cython.NULL
+        else:
+            out[i] = code
+    return out
 
 
 # + emoji and pictographs (U+1F000-U+1FFFF; not the CJK extensions above them)
