@@ -80,11 +80,15 @@ def tokenize(text: str) -> list[str]:
 
 def tokenize_counted(text: str) -> tuple[list[str], int]:
     """(tokens, how many are CJK characters), both from the normalised text."""
-    if text.isascii():  # NFKC leaves ASCII as it is, and ASCII has no CJK: skip both passes
-        if cython.compiled:
-            return _scan(text.lower())
-        return _WORD.findall(text.lower()), 0
-    norm = normalize(text)
+    return _tokenize_normalized(normalize_for_tokens(text))
+
+
+def normalize_for_tokens(text: str) -> str:
+    """``normalize(text)``; NFKC leaves ASCII as it is, and it has no ’: lower-cased only."""
+    return text.lower() if text.isascii() else normalize(text)
+
+
+def _tokenize_normalized(norm: str) -> tuple[list[str], int]:
     if cython.compiled:
         return _scan(norm)
     words = _WORD.findall(norm)
@@ -398,12 +402,14 @@ def _sentence_punctuation(c: cython.Py_UCS4) -> cython.bint:  # [.!?。！？]
 
 @cython.cclass
 class PhraseSet:
-    """Which of some lower-case phrases a text holds once lower-cased (``phrase in
-    text.lower()`` for each); compiled, one C pass over the text for all of them instead of a
-    search per phrase, and no lower-cased copy of the text unless it holds a non-ASCII
-    character that lower-casing changes."""
+    """Phrases looked up in one C pass over a text when compiled. ``found``: which of them
+    (lower-case) a text holds once lower-cased (``phrase in text.lower()`` for each), without
+    a lower-cased copy unless the text holds a non-ASCII character that lower-casing changes.
+    ``findall``: the matches of their alternation regex, longest phrase first (``pattern``),
+    instead of the regex engine trying hundreds of alternatives at every position."""
 
-    phrases: tuple
+    phrases = cython.declare(tuple, visibility="readonly")
+    pattern = cython.declare(object, visibility="readonly")  # the alternation regex (= ``findall``)
     chars: cython.p_uint  # the phrases' code points, one after the other
     starts: cython.p_Py_ssize_t  # where each phrase starts in ``chars`` (and the end)
     chain: cython.p_int  # phrase + 1 of the next phrase in the same bucket, 0 at the end
@@ -416,6 +422,7 @@ class PhraseSet:
         if not all(phrases):
             raise ValueError("an empty phrase")
         self.phrases = tuple(phrases)
+        self.pattern = re.compile("|".join(map(re.escape, sorted(self.phrases, key=len, reverse=True))))
         if not cython.compiled:
             return
         self.n_phrases = len(self.phrases)
@@ -462,14 +469,62 @@ class PhraseSet:
         if not cython.compiled:
             lower = text.lower()
             return [p in lower for p in self.phrases]
-        folded: cython.p_uint = _folded(text, True)
+        folded: cython.p_uint = _folded(text, True, True)
         if not folded:  # lower-casing changes a non-ASCII character (maybe its length too)
             text = text.lower()
-            folded = _folded(text, False)
+            folded = _folded(text, False, True)
         try:
             return self._scan(folded, len(text))
         finally:
             PyMem_Free(folded)
+
+    def findall(self, text: str) -> list[str]:
+        """``pattern.findall(text)``: from left to right, the longest phrase that starts at
+        each position (with none, the next position; after a match, its end)."""
+        if not cython.compiled:
+            return self.pattern.findall(text)
+        n: cython.Py_ssize_t = len(text)
+        chars: cython.p_uint = _folded(text, False, False)
+        out: list = []
+        i: cython.Py_ssize_t = 0
+        k: cython.Py_ssize_t
+        m: cython.Py_ssize_t
+        size: cython.Py_ssize_t
+        best: cython.Py_ssize_t
+        best_size: cython.Py_ssize_t
+        at: cython.p_uint
+        c: cython.uint
+        pair: cython.uint
+        try:
+            while i < n:
+                c = chars[i]
+                if not self.singles[c & 255]:
+                    if i + 1 == n:
+                        break
+                    pair = ((c & 255) << 8) | (chars[i + 1] & 255)
+                    if not self.pairs[pair >> 3] & (1 << (pair & 7)):
+                        i += 1
+                        continue
+                best, best_size = -1, 0
+                k = self.buckets[c & 255] - 1
+                while k >= 0:
+                    at = self.chars + self.starts[k]
+                    size = self.starts[k + 1] - self.starts[k]
+                    if size > best_size and at[0] == c and i + size <= n:
+                        m = 1
+                        while m < size and at[m] == chars[i + m]:
+                            m += 1
+                        if m == size:
+                            best, best_size = k, size
+                    k = self.chain[k] - 1
+                if best < 0:
+                    i += 1
+                else:
+                    out.append(self.phrases[best])
+                    i += best_size
+        finally:
+            PyMem_Free(chars)
+        return out
 
     @cython.cfunc
     @cython.boundscheck(False)
@@ -513,10 +568,11 @@ class PhraseSet:
 @cython.cfunc
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def _folded(text: str, strict: cython.bint) -> cython.p_uint:
-    """A PyMem buffer of ``text.lower()``'s code points, ASCII A-Z folded to a-z: exact when
-    lower-casing changes no non-ASCII character, since it then maps each character to one.
-    With ``strict``, NULL (and no buffer) for a text that holds such a character."""
+def _folded(text: str, strict: cython.bint, fold: cython.bint) -> cython.p_uint:
+    """A PyMem buffer of ``text``'s code points, with ``fold`` those of ``text.lower()``, ASCII
+    A-Z folded to a-z: exact when lower-casing changes no non-ASCII character, since it then
+    maps each character to one. With ``strict``, NULL (and no buffer) for a text that holds
+    such a character."""
     n: cython.Py_ssize_t = len(text)
     out: cython.p_uint = cython.cast(cython.p_uint, PyMem_Malloc(max(n, 1) * cython.sizeof(cython.uint)))
     if not out:
@@ -529,7 +585,9 @@ def _folded(text: str, strict: cython.bint) -> cython.p_uint:
     for i in range(n):
         c = PyUnicode_READ(kind, data, i)
         code = c
-        if code < 128:
+        if not fold:
+            out[i] = code
+        elif code < 128:
             out[i] = code + 32 if 65 <= code <= 90 else code
         elif strict and Py_UNICODE_TOLOWER(c) != c:
             # str.lower maps it to another character, to two (U+0130) or by context (final
@@ -582,6 +640,7 @@ class ParagraphView:
 
     index: int  # the node's index in ``doc.nodes``
     node: TextNode
+    normalized: str = field(repr=False)  # ``normalize(text)``, which the tokens come from
     n_words: int  # tokens
     n_cjk: int  # CJK tokens among them
     start: int  # its first token's position in the view's ``token_ids``
@@ -627,12 +686,12 @@ class TextView:
     @classmethod
     def of(cls, doc: Document) -> "TextView":
         nodes = [(i, node) for i, node in enumerate(doc.nodes) if isinstance(node, TextNode)]
+        norms = [normalize_for_tokens(node.text) for _, node in nodes]
         if cython.compiled:
             # One C scan per paragraph straight to token ids: a str only per distinct token.
-            texts = [node.text for _, node in nodes]
-            vocab, ids, n_words, n_cjk = _scan_view([t.lower() if t.isascii() else normalize(t) for t in texts])
+            vocab, ids, n_words, n_cjk = _scan_view(norms)
         else:
-            tokenized = [tokenize_counted(node.text) for _, node in nodes]
+            tokenized = list(map(_tokenize_normalized, norms))
             tokens = list(chain.from_iterable(t for t, _ in tokenized))
             vocab = list(dict.fromkeys(tokens))
             index = dict(zip(vocab, count()))
@@ -640,8 +699,8 @@ class TextView:
             n_words, n_cjk = [len(t) for t, _ in tokenized], [n for _, n in tokenized]
         paragraphs = []
         start = 0
-        for (i, node), size, cjk in zip(nodes, n_words, n_cjk):
-            paragraphs.append(ParagraphView(i, node, size, cjk, start, vocab, ids))
+        for (i, node), norm, size, cjk in zip(nodes, norms, n_words, n_cjk):
+            paragraphs.append(ParagraphView(i, node, norm, size, cjk, start, vocab, ids))
             start += size
         return cls(doc, paragraphs, vocab, ids)
 
