@@ -29,6 +29,8 @@ from schemas import Document, TextNode
 if cython.compiled:
     from cython.cimports.cpython.mem import PyMem_Calloc, PyMem_Free, PyMem_Malloc
     from cython.cimports.cpython.unicode import (
+        Py_UNICODE_ISDIGIT,
+        Py_UNICODE_ISSPACE,
         Py_UNICODE_TOLOWER,
         PyUnicode_DATA,
         PyUnicode_KIND,
@@ -600,6 +602,96 @@ def _folded(text: str, strict: cython.bint, fold: cython.bint) -> cython.p_uint:
     return out
 
 
+def line_stats(texts: list[str]) -> tuple[int, int, int, int, int, int]:
+    """Over the non-empty stripped lines of ``texts`` (``TextView.lines``): (lines, those
+    starting with a bullet, those ending in an ellipsis, their characters, lines seen
+    before, their characters); one C pass compiled, with a str only per line for the set."""
+    if not cython.compiled:
+        lines = [line for text in texts for line in map(str.strip, text.split("\n")) if line]
+        distinct = set(lines)
+        chars = sum(map(len, lines))
+        return (len(lines), sum(line.startswith(BULLETS) for line in lines),
+                sum(line.endswith(("...", "…")) for line in lines), chars,
+                len(lines) - len(distinct), chars - sum(map(len, distinct)))
+    assert all(len(b) == 1 for b in BULLETS)  # (one-character bullets: compared as code points)
+    seen: set = set()
+    n_lines: cython.Py_ssize_t = 0
+    bullets: cython.Py_ssize_t = 0
+    ellipses: cython.Py_ssize_t = 0
+    chars: cython.Py_ssize_t = 0
+    dup_lines: cython.Py_ssize_t = 0
+    dup_chars: cython.Py_ssize_t = 0
+    n: cython.Py_ssize_t
+    start: cython.Py_ssize_t
+    end: cython.Py_ssize_t
+    a: cython.Py_ssize_t
+    b: cython.Py_ssize_t
+    kind: cython.int
+    data: cython.p_void
+    c: cython.Py_UCS4
+    text: str
+    for text in texts:
+        kind = PyUnicode_KIND(text)
+        data = PyUnicode_DATA(text)
+        n = len(text)
+        start = 0
+        while start <= n:  # a line: start..end (split("\n"): a last, maybe empty, line too)
+            end = start
+            while end < n and PyUnicode_READ(kind, data, end) != 10:
+                end += 1
+            a, b = start, end  # str.strip: Unicode whitespace at both ends
+            while a < b and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, a)):
+                a += 1
+            while b > a and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, b - 1)):
+                b -= 1
+            if a < b:
+                n_lines += 1
+                chars += b - a
+                c = PyUnicode_READ(kind, data, a)
+                if c in "•-*·‣▪●◦–►✓■":  # = BULLETS
+                    bullets += 1
+                c = PyUnicode_READ(kind, data, b - 1)
+                if c == 0x2026 or (c == 46 and b - a >= 3 and PyUnicode_READ(kind, data, b - 2) == 46
+                                   and PyUnicode_READ(kind, data, b - 3) == 46):
+                    ellipses += 1
+                line = text[a:b]
+                if line in seen:
+                    dup_lines += 1
+                    dup_chars += b - a
+                else:
+                    seen.add(line)
+            start = end + 1
+    return n_lines, bullets, ellipses, chars, dup_lines, dup_chars
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _count_tokens(vocab: list, vocab_counts: np.ndarray, words: frozenset | None) -> cython.Py_ssize_t:
+    """``TextView.count_in`` (compiled only), or with ``words`` None ``n_digit_tokens``
+    (str.isdigit: a non-empty run of Py_UNICODE_ISDIGIT), without a Python call per token."""
+    counts: cython.longlong[:] = vocab_counts
+    total: cython.Py_ssize_t = 0
+    v: cython.Py_ssize_t
+    k: cython.Py_ssize_t
+    token: str
+    digits: cython.bint
+    for v in range(len(vocab)):
+        token = vocab[v]
+        if words is not None:
+            if token in words:
+                total += counts[v]
+            continue
+        digits = len(token) > 0
+        for k in range(len(token)):
+            if not Py_UNICODE_ISDIGIT(token[k]):
+                digits = False
+                break
+        if digits:
+            total += counts[v]
+    return total
+
+
 # + emoji and pictographs (U+1F000-U+1FFFF; not the CJK extensions above them)
 _SPECIAL_RE = re.compile("[" + re.escape("".join(sorted(SPECIAL))) + "\U0001f000-\U0001ffff]")
 _PUNCTUATION_RE = re.compile("[" + re.escape("".join(sorted(PUNCTUATION))) + "]")
@@ -732,6 +824,24 @@ class TextView:
         """``fn`` of every token (e.g. a word set's ``__contains__``: which tokens are in
         it), called once per distinct token."""
         return self.vocab_values(fn, dtype)[self.token_ids]
+
+    @cached_property
+    def vocab_counts(self) -> np.ndarray:
+        """How often each distinct token occurs (int64, indexed like ``vocab``)."""
+        return np.bincount(self.token_ids, minlength=len(self.vocab))
+
+    def count_in(self, words: frozenset[str]) -> int:
+        """Tokens in ``words`` (``token_values(words.__contains__).sum()``)."""
+        if cython.compiled:
+            return _count_tokens(self.vocab, self.vocab_counts, words)
+        return int(self.vocab_values(words.__contains__) @ self.vocab_counts)
+
+    @cached_property
+    def n_digit_tokens(self) -> int:
+        """Tokens of digits only (``token_values(str.isdigit).sum()``)."""
+        if cython.compiled:
+            return _count_tokens(self.vocab, self.vocab_counts, None)
+        return int(self.vocab_values(str.isdigit) @ self.vocab_counts)
 
     @cached_property
     def n_words(self) -> int:
