@@ -38,7 +38,9 @@ if cython.compiled:
     )
 
 # setup.py compiles this module when it can (Cython pure-Python mode): tokenisation then runs
-# as a C scan over the characters (``_scan``) instead of the regexes, with the same tokens
+# as a C scan over the characters (``_scan``) instead of the regexes, a view's tokens go
+# straight to ids (``_Vocab``), and phrase look-ups, sentence ends and line counts are C passes
+# (``PhraseSet``, ``count_sentence_ends``, ``line_stats``), with the same results
 # (tests/filters/test_compiled.py). ``COMPILED`` says which one runs.
 COMPILED: bool = cython.compiled
 
