@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from filters.base import DocumentFilter, Verdict, register
 from filters.settings import SelectConfig
-from filters.text import SENTENCE_END, TextView
+from filters.text import PhraseSet, TextView, count_sentence_ends
 from schemas import Document, TextNode
 
 POLICY = (
@@ -23,6 +23,11 @@ ERROR_PAGE = (
 )
 ERROR_PAGE_MAX_WORDS = 300  # longer documents may mention "page not found" in passing
 
+# Every phrase tag looks for, found in one pass over the lower-cased text.
+_PHRASES = PhraseSet(("javascript", "lorem ipsum", "{", *POLICY, *ERROR_PAGE))
+_FIRST_POLICY = 3
+_FIRST_ERROR = _FIRST_POLICY + len(POLICY)
+
 
 @register
 class C4Filter(DocumentFilter):
@@ -31,11 +36,11 @@ class C4Filter(DocumentFilter):
     def tag(self, doc: Document, view: TextView) -> None:
         if not view.paragraphs:
             return
-        text = view.text.lower()
+        found = _PHRASES.found(view.text)
         # A phrase in a paragraph is in the whole lower-cased text too, so paragraphs are
         # searched only for the phrases the text holds: most pages need no paragraph search.
-        javascript = "javascript" in text
-        policy_phrases = [phrase for phrase in POLICY if phrase in text]
+        javascript = found[0]
+        policy_phrases = [phrase for phrase, f in zip(POLICY, found[_FIRST_POLICY:_FIRST_ERROR]) if f]
         js = policy = 0
         if javascript or policy_phrases:
             for p in view.paragraphs:
@@ -47,14 +52,14 @@ class C4Filter(DocumentFilter):
                     p.node.signals["c4.policy"] = 1.0
                     policy += 1
         doc.signals.update({
-            "c4.lorem_ipsum": float("lorem ipsum" in text),
-            "c4.curly_bracket": float("{" in text),
+            "c4.lorem_ipsum": float(found[1]),
+            "c4.curly_bracket": float(found[2]),
             "c4.javascript_paragraphs": float(js),
             "c4.policy_paragraphs": float(policy),
             # One pass over the whole text: a sentence end never spans two paragraphs, and
             # the "\n\n" after one counts as the end of the paragraph it closes.
-            "c4.sentences": float(len(SENTENCE_END.findall(view.text))),
-            "c4.error_page": float(view.n_words <= ERROR_PAGE_MAX_WORDS and any(p in text for p in ERROR_PAGE)),
+            "c4.sentences": float(count_sentence_ends(view.text)),
+            "c4.error_page": float(view.n_words <= ERROR_PAGE_MAX_WORDS and any(found[_FIRST_ERROR:])),
         })
 
     def select(self, doc: Document, select: SelectConfig) -> Verdict | None:

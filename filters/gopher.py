@@ -9,13 +9,11 @@ and 4-gram's share of characters, and the share of characters inside duplicated 
 
 from __future__ import annotations
 
-from operator import methodcaller
-
 from filters.base import DocumentFilter, Verdict, register
 from filters.ngrams import gopher_ngram_fractions
 from filters.quality import STOPWORD_LANGUAGES, ratio, stopword_counts
 from filters.settings import SelectConfig
-from filters.text import BULLETS, TextView
+from filters.text import TextView, line_stats
 from schemas import Document
 
 GOPHER_STOP_WORDS = frozenset(["the", "be", "to", "of", "and", "that", "have", "with"])
@@ -34,30 +32,30 @@ class GopherFilter(DocumentFilter):
     name = "gopher@1"
 
     def tag(self, doc: Document, view: TextView) -> None:
-        tokens = view.tokens
-        if not tokens:
+        n_words = view.n_words
+        if not n_words:
             return
-        text, lines = view.text, view.lines
+        text = view.text
+        n_lines, bullet_lines, ellipsis_lines, line_chars, dup_lines, dup_line_chars = line_stats(
+            [p.text for p in view.paragraphs])
         lengths = view.token_lengths
         n_cjk = view.n_cjk
-        n_latin = len(tokens) - n_cjk  # a CJK token is one character
-        n_digits = int(view.token_values(str.isdigit).sum())
+        n_latin = n_words - n_cjk  # a CJK token is one character
+        n_digits = view.n_digit_tokens
         signals = {
-            "gopher.symbol_ratio": ratio(text.count("#") + text.count("...") + text.count("…"), len(tokens)),
-            "gopher.bullet_lines": ratio(sum(map(methodcaller("startswith", BULLETS), lines)), len(lines)),
-            "gopher.ellipsis_lines": ratio(sum(map(methodcaller("endswith", ("...", "…")), lines)), len(lines)),
-            "gopher.alpha_words": ratio(len(tokens) - n_digits, len(tokens)),
+            "gopher.symbol_ratio": ratio(text.count("#") + text.count("...") + text.count("…"), n_words),
+            "gopher.bullet_lines": ratio(bullet_lines, n_lines),
+            "gopher.ellipsis_lines": ratio(ellipsis_lines, n_lines),
+            "gopher.alpha_words": ratio(n_words - n_digits, n_words),
         }
-        if n_latin * 2 >= len(tokens):  # word length means nothing for characters
+        if n_latin * 2 >= n_words:  # word length means nothing for characters
             signals["gopher.mean_word_length"] = ratio(int(lengths.sum()) - n_cjk, n_latin)
         if view.cjk_fraction > 0.5:
             signals["gopher.stop_words"] = float(sum(stopword_counts(view, self.settings.wordlists)))
         else:
-            signals["gopher.stop_words"] = float(view.token_values(GOPHER_STOP_WORDS.__contains__).sum())
-        chars = sum(map(len, lines))
-        n, c = duplicates(lines)
-        signals["gopher.dup_line_fraction"] = ratio(n, len(lines))
-        signals["gopher.dup_line_chars"] = ratio(c, chars)
+            signals["gopher.stop_words"] = float(view.count_in(GOPHER_STOP_WORDS))
+        signals["gopher.dup_line_fraction"] = ratio(dup_lines, n_lines)
+        signals["gopher.dup_line_chars"] = ratio(dup_line_chars, line_chars)
         paragraphs = [p.text for p in view.paragraphs]
         n, c = duplicates(paragraphs)
         signals["gopher.dup_paragraph_fraction"] = ratio(n, len(paragraphs))

@@ -52,7 +52,7 @@ def ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
     if len(ids) < n:
         return np.empty(0, dtype=np.uint64)
     if cython.compiled and n >= 1:
-        return _rolling_hashes(ids.astype(np.uint64, copy=False), n)
+        return _rolling_hashes(np.ascontiguousarray(ids, dtype=np.uint64), n)
     mixed = _mix(ids)
     h, k = mixed, 1  # hashes of the k-grams
     with np.errstate(over="ignore"):
@@ -129,7 +129,7 @@ def grouped_and_whole_repetition(h: np.ndarray, groups: np.ndarray, n_groups: in
         return char_rep, word_rep, 0.0, 0.0
     assert n_groups < _SPANNING
     if cython.compiled and len(groups) >= len(h) + n - 1:  # (C loops: no index checks)
-        keys = np.sort(_repetition_keys(h, np.asarray(groups, dtype=np.int64), n))
+        keys = np.sort(_repetition_keys(np.ascontiguousarray(h), np.ascontiguousarray(groups, dtype=np.int64), n))
         return _sorted_repetition(keys, n_groups, char_rep, word_rep)
     first, last = groups[: len(h)], groups[n - 1 : n - 1 + len(h)]  # groups of each n-gram's ends
     group_part = np.where(first == last, first, _SPANNING).astype(np.uint64)
@@ -162,15 +162,15 @@ def grouped_and_whole_repetition(h: np.ndarray, groups: np.ndarray, n_groups: in
 def _rolling_hashes(ids: np.ndarray, n: cython.Py_ssize_t) -> np.ndarray:
     """``ngram_hashes`` (compiled only): the same polynomial mod 2**64, rolled along ``ids``
     (uint64) in one pass instead of O(log n) array passes."""
-    values: cython.ulonglong[:] = ids
+    values: cython.ulonglong[::1] = ids
     size: cython.Py_ssize_t = len(ids)
     mul: cython.ulonglong = int(_MUL)
     base: cython.ulonglong = int(_BASE)
     leading: cython.ulonglong = pow(int(_BASE), n - 1, 1 << 64)  # BASE ** (n - 1)
     mixed_array = np.empty(size, dtype=np.uint64)
-    mixed: cython.ulonglong[:] = mixed_array
+    mixed: cython.ulonglong[::1] = mixed_array
     hashes = np.empty(size - n + 1, dtype=np.uint64)
-    out: cython.ulonglong[:] = hashes
+    out: cython.ulonglong[::1] = hashes
     x: cython.ulonglong
     h: cython.ulonglong = 0
     i: cython.Py_ssize_t
@@ -192,10 +192,10 @@ def _rolling_hashes(ids: np.ndarray, n: cython.Py_ssize_t) -> np.ndarray:
 def _repetition_keys(hashes: np.ndarray, group_of: np.ndarray, n: cython.Py_ssize_t) -> np.ndarray:
     """``grouped_and_whole_repetition``'s keys (compiled only): an n-gram's top 40 hash bits,
     then its group, or _SPANNING when its ends are in two groups."""
-    h: cython.ulonglong[:] = hashes
-    groups: cython.longlong[:] = group_of
+    h: cython.ulonglong[::1] = hashes
+    groups: cython.longlong[::1] = group_of
     keys_array = np.empty(len(hashes), dtype=np.uint64)
-    keys: cython.ulonglong[:] = keys_array
+    keys: cython.ulonglong[::1] = keys_array
     hash_part: cython.ulonglong = int(_HASH_PART)  # C constants, not Python ints per n-gram
     spanning: cython.longlong = _SPANNING
     i: cython.Py_ssize_t
@@ -213,18 +213,18 @@ def _sorted_repetition(sorted_keys: np.ndarray, n_groups: cython.Py_ssize_t, cha
     """The rest of ``grouped_and_whole_repetition`` from its sorted keys, in one pass over
     them (compiled only): runs of equal hashes for the whole sequence, runs of equal keys for
     the groups; the top k counts are then summed from one sort of the repeated ones."""
-    keys: cython.ulonglong[:] = sorted_keys
+    keys: cython.ulonglong[::1] = sorted_keys
     size: cython.Py_ssize_t = len(sorted_keys)
     totals = np.zeros(n_groups)
-    total: cython.double[:] = totals
-    distinct: cython.longlong[:] = np.zeros(n_groups, dtype=np.int64)
-    rep_sum: cython.double[:] = np.zeros(n_groups)
-    rep_n: cython.longlong[:] = np.zeros(n_groups, dtype=np.int64)
-    top: cython.double[:] = np.zeros(n_groups)
+    total: cython.double[::1] = totals
+    distinct: cython.longlong[::1] = np.zeros(n_groups, dtype=np.int64)
+    rep_sum: cython.double[::1] = np.zeros(n_groups)
+    rep_n: cython.longlong[::1] = np.zeros(n_groups, dtype=np.int64)
+    top: cython.double[::1] = np.zeros(n_groups)
     whole_runs = np.empty(size, dtype=np.int64)
-    runs: cython.longlong[:] = whole_runs
+    runs: cython.longlong[::1] = whole_runs
     group_codes = np.empty(size, dtype=np.int64)
-    codes: cython.longlong[:] = group_codes
+    codes: cython.longlong[::1] = group_codes
     n_hashes: cython.Py_ssize_t = 0
     n_runs: cython.Py_ssize_t = 0
     n_codes: cython.Py_ssize_t = 0
@@ -273,8 +273,8 @@ def _sorted_repetition(sorted_keys: np.ndarray, n_groups: cython.Py_ssize_t, cha
     whole_word = cython.cast(cython.double, repeated) / size
     if n_codes:
         codes = np.sort(group_codes[:n_codes])
-        out_char: cython.double[:] = char_rep
-        out_word: cython.double[:] = word_rep
+        out_char: cython.double[::1] = char_rep
+        out_word: cython.double[::1] = word_rep
         g = -1
         rank = 0
         for a in range(n_codes):
@@ -367,20 +367,20 @@ def _gopher_fractions(ids: np.ndarray, token_lengths: np.ndarray, top: tuple, du
     updated in place) and pruned sorts (numpy's argsort), with the candidates, the runs, the
     top n-gram, the repeated starts and the covered tokens counted by C loops instead of some
     twenty numpy calls per n."""
-    lengths: cython.longlong[:] = token_lengths
+    lengths: cython.longlong[::1] = token_lengths
     size: cython.Py_ssize_t = len(token_lengths)
     first: cython.Py_ssize_t = min(top + dup)
     last: cython.Py_ssize_t = max(top + dup)
     base: cython.ulonglong = int(_BASE)
-    mixed: cython.ulonglong[:] = _mix(ids)
-    h: cython.ulonglong[:] = np.array(mixed, dtype=np.uint64)  # hashes of the n-grams at each start
-    cum: cython.longlong[:] = np.zeros(size + 1, dtype=np.int64)
+    mixed: cython.ulonglong[::1] = _mix(ids)
+    h: cython.ulonglong[::1] = np.array(mixed, dtype=np.uint64)  # hashes of the n-grams at each start
+    cum: cython.longlong[::1] = np.zeros(size + 1, dtype=np.int64)
     candidate_hashes = np.empty(size, dtype=np.uint64)
-    hs: cython.ulonglong[:] = candidate_hashes
-    at: cython.longlong[:] = np.empty(size, dtype=np.int64)  # the candidates' starts
-    repeated: cython.uchar[:] = np.zeros(size + 1, dtype=np.uint8)  # per start, for this n
-    was: cython.uchar[:] = np.zeros(size + 1, dtype=np.uint8)  # and for n - 1
-    order: cython.longlong[:]
+    hs: cython.ulonglong[::1] = candidate_hashes
+    at: cython.longlong[::1] = np.empty(size, dtype=np.int64)  # the candidates' starts
+    repeated: cython.uchar[::1] = np.zeros(size + 1, dtype=np.uint8)  # per start, for this n
+    was: cython.uchar[::1] = np.zeros(size + 1, dtype=np.uint8)  # and for n - 1
+    order: cython.longlong[::1]
     n: cython.Py_ssize_t
     m: cython.Py_ssize_t
     t: cython.Py_ssize_t

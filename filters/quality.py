@@ -95,15 +95,15 @@ def _round4(x: cython.double) -> cython.double:
 def _char_counts(chars: np.ndarray, char_sizes: list) -> tuple:
     """(each character's paragraph, special characters per paragraph, special characters,
     punctuation) in one pass (compiled only): ``char_classes`` and its counts."""
-    codes: cython.ulonglong[:] = chars
-    special: cython.uchar[:] = _SPECIAL_TABLE.view(np.uint8)
-    punctuation: cython.uchar[:] = _PUNCTUATION_TABLE.view(np.uint8)
+    codes: cython.ulonglong[::1] = chars
+    special: cython.uchar[::1] = _SPECIAL_TABLE.view(np.uint8)
+    punctuation: cython.uchar[::1] = _PUNCTUATION_TABLE.view(np.uint8)
     last: cython.ulonglong = _TABLE_END  # code points past the tables read their last entry
     n_paras: cython.Py_ssize_t = len(char_sizes)
     groups_array = np.empty(len(chars), dtype=np.int64)
-    groups: cython.longlong[:] = groups_array
+    groups: cython.longlong[::1] = groups_array
     counts_array = np.zeros(n_paras, dtype=np.int64)
-    counts: cython.longlong[:] = counts_array
+    counts: cython.longlong[::1] = counts_array
     all_special: cython.Py_ssize_t = 0
     all_punctuation: cython.Py_ssize_t = 0
     start: cython.Py_ssize_t = 0

@@ -26,8 +26,21 @@ except ImportError:  # running uncompiled without Cython installed
 
 from schemas import Document, TextNode
 
+if cython.compiled:
+    from cython.cimports.cpython.mem import PyMem_Calloc, PyMem_Free, PyMem_Malloc
+    from cython.cimports.cpython.unicode import (
+        Py_UNICODE_ISDIGIT,
+        Py_UNICODE_ISSPACE,
+        Py_UNICODE_TOLOWER,
+        PyUnicode_DATA,
+        PyUnicode_KIND,
+        PyUnicode_READ,
+    )
+
 # setup.py compiles this module when it can (Cython pure-Python mode): tokenisation then runs
-# as a C scan over the characters (``_scan``) instead of the regexes, with the same tokens
+# as a C scan over the characters (``_scan``) instead of the regexes, a view's tokens go
+# straight to ids (``_Vocab``), and phrase look-ups, sentence ends and line counts are C passes
+# (``PhraseSet``, ``count_sentence_ends``, ``line_stats``), with the same results
 # (tests/filters/test_compiled.py). ``COMPILED`` says which one runs.
 COMPILED: bool = cython.compiled
 
@@ -71,11 +84,15 @@ def tokenize(text: str) -> list[str]:
 
 def tokenize_counted(text: str) -> tuple[list[str], int]:
     """(tokens, how many are CJK characters), both from the normalised text."""
-    if text.isascii():  # NFKC leaves ASCII as it is, and ASCII has no CJK: skip both passes
-        if cython.compiled:
-            return _scan(text.lower())
-        return _WORD.findall(text.lower()), 0
-    norm = normalize(text)
+    return _tokenize_normalized(normalize_for_tokens(text))
+
+
+def normalize_for_tokens(text: str) -> str:
+    """``normalize(text)``; NFKC leaves ASCII as it is, and it has no ’: lower-cased only."""
+    return text.lower() if text.isascii() else normalize(text)
+
+
+def _tokenize_normalized(norm: str) -> tuple[list[str], int]:
     if cython.compiled:
         return _scan(norm)
     words = _WORD.findall(norm)
@@ -132,9 +149,10 @@ def has_cjk(text: str) -> bool:
 @cython.cfunc
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def _scan(text: str) -> tuple:
-    """(tokens, CJK tokens) of a normalised text: ``tokenize_counted`` after normalising."""
-    tokens: list = []
+def _scan(text: str, vocab: _Vocab = None) -> tuple:
+    """(tokens, CJK tokens) of a normalised text: ``tokenize_counted`` after normalising.
+    With ``vocab``, each token goes to it as an id instead (no list, no str per token)."""
+    tokens: list = [] if vocab is None else None
     n: cython.Py_ssize_t = len(text)
     i: cython.Py_ssize_t = 0
     j: cython.Py_ssize_t
@@ -143,8 +161,10 @@ def _scan(text: str) -> tuple:
     n_cjk: cython.Py_ssize_t = 0
     has_cjk: cython.bint
     c: cython.Py_UCS4
+    kind: cython.int = PyUnicode_KIND(text)  # read the code points directly
+    data: cython.p_void = PyUnicode_DATA(text)
     while i < n:
-        c = text[i]
+        c = PyUnicode_READ(kind, data, i)
         if not _alnum(c):
             i += 1
             continue
@@ -153,40 +173,53 @@ def _scan(text: str) -> tuple:
         j = i + 1
         while True:
             while j < n:
-                c = text[j]
+                c = PyUnicode_READ(kind, data, j)
                 if not _alnum(c):
                     break
                 if _cjk(c):
                     has_cjk = True
                 j += 1
-            if j + 1 < n and text[j] == "'" and _alnum(text[j + 1]):
+            if j + 1 < n and PyUnicode_READ(kind, data, j) == 39 and _alnum(PyUnicode_READ(kind, data, j + 1)):
                 j += 1
                 continue
             break
         if not has_cjk:
-            tokens.append(text[i:j])
+            if vocab is None:
+                tokens.append(text[i:j])
+            else:
+                vocab.add(text, i, j)
             i = j
             continue
         # TOKEN.findall(word): a CJK character, or a run of other alphanumerics joined by
         # apostrophes; anything else is skipped.
         k = i
         while k < j:
-            c = text[k]
+            c = PyUnicode_READ(kind, data, k)
             if _cjk(c):
-                tokens.append(text[k : k + 1])
+                if vocab is None:
+                    tokens.append(text[k : k + 1])
+                else:
+                    vocab.add(text, k, k + 1)
                 n_cjk += 1
                 k += 1
             elif _alnum(c):
                 m = k + 1
                 while True:
-                    while m < j and _alnum(text[m]) and not _cjk(text[m]):
+                    while m < j:
+                        c = PyUnicode_READ(kind, data, m)
+                        if not _alnum(c) or _cjk(c):
+                            break
                         m += 1
-                    if (m + 1 < j and (text[m] == "'" or text[m] == "\u2019") and _alnum(text[m + 1])
-                            and not _cjk(text[m + 1])):
-                        m += 1
-                        continue
+                    if m + 1 < j and (c == 39 or c == 0x2019):  # an apostrophe (c is text[m])
+                        c = PyUnicode_READ(kind, data, m + 1)
+                        if _alnum(c) and not _cjk(c):
+                            m += 1
+                            continue
                     break
-                tokens.append(text[k:m])
+                if vocab is None:
+                    tokens.append(text[k:m])
+                else:
+                    vocab.add(text, k, m)
                 k = m
             else:
                 k += 1
@@ -194,19 +227,471 @@ def _scan(text: str) -> tuple:
     return tokens, n_cjk
 
 
+@cython.cclass
+class _Vocab:
+    """A document's distinct tokens, interned by their code points while ``_scan`` runs
+    (compiled only): a token is hashed (FNV-1a over its code points) and looked up in an
+    open-addressing table of C arrays, so only a new token becomes a str, and every token is
+    written as its id (first-occurrence order, as ``dict.fromkeys`` gives)."""
+
+    words: list  # distinct tokens, by id
+    chars: cython.p_Py_UCS4  # their code points, one after the other
+    offsets: cython.p_Py_ssize_t  # where each distinct token's code points start in ``chars``
+    hashes: cython.p_ulonglong  # each distinct token's hash
+    n_chars: cython.Py_ssize_t
+    slots: cython.p_int  # id + 1, 0 for an empty slot
+    mask: cython.Py_ssize_t
+    ids_array: object
+    ids: cython.longlong[:]  # every token's id, in order
+    n: cython.Py_ssize_t  # tokens so far
+
+    def __cinit__(self, capacity: cython.Py_ssize_t) -> None:
+        """``capacity``: at least the number of tokens and of their characters (the
+        characters scanned will do)."""
+        capacity = max(capacity, 1)
+        self.words = []
+        self.chars = cython.cast(cython.p_Py_UCS4, PyMem_Malloc(capacity * cython.sizeof(cython.Py_UCS4)))
+        self.offsets = cython.cast(cython.p_Py_ssize_t, PyMem_Malloc((capacity + 1) * cython.sizeof(cython.Py_ssize_t)))
+        self.hashes = cython.cast(cython.p_ulonglong, PyMem_Malloc(capacity * cython.sizeof(cython.ulonglong)))
+        self.mask = 255
+        self.slots = cython.cast(cython.p_int, PyMem_Calloc(self.mask + 1, cython.sizeof(cython.int)))
+        if not (self.chars and self.offsets and self.hashes and self.slots):
+            raise MemoryError()
+        self.n_chars = 0
+        self.ids_array = np.empty(capacity, dtype=np.int64)
+        self.ids = self.ids_array
+        self.n = 0
+
+    def __dealloc__(self) -> None:
+        PyMem_Free(self.chars)
+        PyMem_Free(self.offsets)
+        PyMem_Free(self.hashes)
+        PyMem_Free(self.slots)
+
+    @cython.cfunc
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def add(self, text: str, i: cython.Py_ssize_t, j: cython.Py_ssize_t) -> cython.int:
+        kind: cython.int = PyUnicode_KIND(text)
+        data: cython.p_void = PyUnicode_DATA(text)
+        h: cython.ulonglong = 0x84222325  # FNV-1a (C literals: no Python int per token)
+        prime: cython.ulonglong = 0x100000001B3
+        size: cython.Py_ssize_t = j - i
+        k: cython.Py_ssize_t
+        for k in range(i, j):
+            h = (h ^ cython.cast(cython.ulonglong, PyUnicode_READ(kind, data, k))) * prime
+        slot: cython.Py_ssize_t = (h ^ (h >> 32)) & self.mask
+        v: cython.Py_ssize_t
+        at: cython.p_Py_UCS4
+        while True:
+            v = self.slots[slot] - 1
+            if v < 0:  # a new token
+                v = len(self.words)
+                self.words.append(text[i:j])
+                self.hashes[v] = h
+                self.offsets[v] = self.n_chars
+                for k in range(size):
+                    self.chars[self.n_chars + k] = PyUnicode_READ(kind, data, i + k)
+                self.n_chars += size
+                self.offsets[v + 1] = self.n_chars
+                self.slots[slot] = v + 1
+                if 2 * (v + 1) > self.mask:
+                    self._grow()
+                break
+            if self.hashes[v] == h and self.offsets[v + 1] - self.offsets[v] == size:
+                at = self.chars + self.offsets[v]
+                k = 0
+                while k < size and at[k] == PyUnicode_READ(kind, data, i + k):
+                    k += 1
+                if k == size:
+                    break
+            slot = (slot + 1) & self.mask
+        self.ids[self.n] = v
+        self.n += 1
+        return 0
+
+    @cython.cfunc
+    def _grow(self) -> cython.int:
+        """Twice the slots, the tokens so far placed again (kept at most half full)."""
+        mask: cython.Py_ssize_t = 2 * (self.mask + 1) - 1
+        slots: cython.p_int = cython.cast(cython.p_int, PyMem_Calloc(mask + 1, cython.sizeof(cython.int)))
+        if not slots:
+            raise MemoryError()
+        v: cython.Py_ssize_t
+        slot: cython.Py_ssize_t
+        h: cython.ulonglong
+        for v in range(len(self.words)):
+            h = self.hashes[v]
+            slot = (h ^ (h >> 32)) & mask
+            while slots[slot]:
+                slot = (slot + 1) & mask
+            slots[slot] = v + 1
+        PyMem_Free(self.slots)
+        self.slots = slots
+        self.mask = mask
+        return 0
+
+
+def _scan_view(texts: list[str]) -> tuple[list[str], np.ndarray, list[int], list[int]]:
+    """(vocab, token ids, tokens per text, CJK tokens per text) of normalised texts, in one
+    C scan each (compiled only): ``tokenize_counted`` of each, interned."""
+    vocab = _Vocab(sum(map(len, texts)))  # a token has at least one character
+    n_words: list[int] = []
+    n_cjk: list[int] = []
+    text: str
+    before: cython.Py_ssize_t
+    for text in texts:
+        before = vocab.n
+        n_cjk.append(_scan(text, vocab)[1])
+        n_words.append(vocab.n - before)
+    return vocab.words, vocab.ids_array[: vocab.n], n_words, n_cjk
+
+
 @cython.cfunc
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def _token_ids(tokens: list, vocab: list) -> np.ndarray:
-    """``TextView.token_ids``: one typed loop instead of a map over the index's __getitem__."""
-    index: dict = dict(zip(vocab, count()))
-    n: cython.Py_ssize_t = len(tokens)
-    ids = np.empty(n, dtype=np.int64)
-    out: cython.longlong[:] = ids
+def _token_lengths(vocab: list, token_ids: np.ndarray) -> np.ndarray:
+    """``TextView.token_lengths``: each distinct token's length spread by one typed loop."""
+    n_vocab: cython.Py_ssize_t = len(vocab)
+    sizes: cython.longlong[:] = np.empty(n_vocab, dtype=np.int64)
+    ids: cython.longlong[:] = token_ids
+    lengths_array = np.empty(len(token_ids), dtype=np.int64)
+    lengths: cython.longlong[:] = lengths_array
     k: cython.Py_ssize_t
-    for k in range(n):
-        out[k] = index[tokens[k]]
-    return ids
+    for k in range(n_vocab):
+        sizes[k] = len(cython.cast(str, vocab[k]))
+    for k in range(len(token_ids)):
+        lengths[k] = sizes[ids[k]]
+    return lengths_array
+
+
+def count_sentence_ends(text: str) -> int:
+    """``len(SENTENCE_END.findall(text))``; one C pass compiled: a run of sentence
+    punctuation followed by whitespace, the end or a closing quote is one sentence end,
+    otherwise each CJK stop in it is one (what the regex's two branches match)."""
+    if not cython.compiled:
+        return len(SENTENCE_END.findall(text))
+    kind: cython.int = PyUnicode_KIND(text)
+    data: cython.p_void = PyUnicode_DATA(text)
+    n: cython.Py_ssize_t = len(text)
+    i: cython.Py_ssize_t = 0
+    j: cython.Py_ssize_t
+    count: cython.Py_ssize_t = 0
+    c: cython.Py_UCS4
+    while i < n:
+        if not _sentence_punctuation(PyUnicode_READ(kind, data, i)):
+            i += 1
+            continue
+        j = i + 1
+        while j < n and _sentence_punctuation(PyUnicode_READ(kind, data, j)):
+            j += 1
+        c = PyUnicode_READ(kind, data, j) if j < n else 0
+        if j == n or c.isspace() or c in "\"'”’）)":  # (SENTENCE_END's lookahead)
+            count += 1
+        else:
+            while i < j:
+                c = PyUnicode_READ(kind, data, i)
+                if c == 0x3002 or c == 0xFF01 or c == 0xFF1F:  # 。！？
+                    count += 1
+                i += 1
+        i = j
+    return count
+
+
+@cython.cfunc
+@cython.inline
+def _sentence_punctuation(c: cython.Py_UCS4) -> cython.bint:  # [.!?。！？]
+    return c == 46 or c == 33 or c == 63 or c == 0x3002 or c == 0xFF01 or c == 0xFF1F
+
+
+@cython.cclass
+class PhraseSet:
+    """Phrases looked up in one C pass over a text when compiled. ``found``: which of them
+    (lower-case) a text holds once lower-cased (``phrase in text.lower()`` for each), without
+    a lower-cased copy unless the text holds a non-ASCII character that lower-casing changes.
+    ``findall``: the matches of their alternation regex, longest phrase first (``pattern``),
+    instead of the regex engine trying hundreds of alternatives at every position."""
+
+    phrases = cython.declare(tuple, visibility="readonly")
+    pattern = cython.declare(object, visibility="readonly")  # the alternation regex (= ``findall``)
+    chars: cython.p_uint  # the phrases' code points, one after the other
+    starts: cython.p_Py_ssize_t  # where each phrase starts in ``chars`` (and the end)
+    chain: cython.p_int  # phrase + 1 of the next phrase in the same bucket, 0 at the end
+    buckets: cython.int[256]  # first phrase + 1 whose first character is c % 256, or 0
+    pairs: cython.uchar[8192]  # bit (a % 256) * 256 + b % 256: some phrase starts with a, b
+    singles: cython.uchar[256]  # a one-character phrase is c % 256
+    n_phrases: cython.Py_ssize_t
+
+    def __init__(self, phrases: tuple[str, ...]) -> None:
+        if not all(phrases):
+            raise ValueError("an empty phrase")
+        self.phrases = tuple(phrases)
+        self.pattern = re.compile("|".join(map(re.escape, sorted(self.phrases, key=len, reverse=True))))
+        if not cython.compiled:
+            return
+        self.n_phrases = len(self.phrases)
+        size: cython.Py_ssize_t = sum(map(len, self.phrases))
+        self.chars = cython.cast(cython.p_uint, PyMem_Malloc(max(size, 1) * cython.sizeof(cython.uint)))
+        self.starts = cython.cast(cython.p_Py_ssize_t,
+                                  PyMem_Malloc((self.n_phrases + 1) * cython.sizeof(cython.Py_ssize_t)))
+        self.chain = cython.cast(cython.p_int, PyMem_Malloc(max(self.n_phrases, 1) * cython.sizeof(cython.int)))
+        if not (self.chars and self.starts and self.chain):
+            raise MemoryError()
+        at: cython.Py_ssize_t = 0
+        k: cython.Py_ssize_t
+        c: cython.Py_UCS4
+        first: cython.uint
+        pair: cython.uint
+        for k in range(256):
+            self.buckets[k] = 0
+            self.singles[k] = 0
+        for k in range(8192):
+            self.pairs[k] = 0
+        for k in range(self.n_phrases):
+            self.starts[k] = at
+            for c in self.phrases[k]:
+                self.chars[at] = c
+                at += 1
+            first = self.chars[self.starts[k]] & 255
+            self.chain[k] = self.buckets[first]
+            self.buckets[first] = k + 1
+            if at - self.starts[k] == 1:
+                self.singles[first] = 1
+            else:
+                pair = (first << 8) | (self.chars[self.starts[k] + 1] & 255)
+                self.pairs[pair >> 3] |= 1 << (pair & 7)
+        self.starts[self.n_phrases] = at
+
+    def __dealloc__(self) -> None:
+        if cython.compiled:
+            PyMem_Free(self.chars)
+            PyMem_Free(self.starts)
+            PyMem_Free(self.chain)
+
+    def found(self, text: str) -> list[bool]:
+        """For each phrase, whether ``text.lower()`` holds it."""
+        if not cython.compiled:
+            lower = text.lower()
+            return [p in lower for p in self.phrases]
+        folded: cython.p_uint = _folded(text, True, True)
+        if not folded:  # lower-casing changes a non-ASCII character (maybe its length too)
+            text = text.lower()
+            folded = _folded(text, False, True)
+        try:
+            return self._scan(folded, len(text))
+        finally:
+            PyMem_Free(folded)
+
+    def findall(self, text: str) -> list[str]:
+        """``pattern.findall(text)``: from left to right, the longest phrase that starts at
+        each position (with none, the next position; after a match, its end)."""
+        if not cython.compiled:
+            return self.pattern.findall(text)
+        n: cython.Py_ssize_t = len(text)
+        chars: cython.p_uint = _folded(text, False, False)
+        out: list = []
+        i: cython.Py_ssize_t = 0
+        k: cython.Py_ssize_t
+        m: cython.Py_ssize_t
+        size: cython.Py_ssize_t
+        best: cython.Py_ssize_t
+        best_size: cython.Py_ssize_t
+        at: cython.p_uint
+        c: cython.uint
+        pair: cython.uint
+        try:
+            while i < n:
+                c = chars[i]
+                if not self.singles[c & 255]:
+                    if i + 1 == n:
+                        break
+                    pair = ((c & 255) << 8) | (chars[i + 1] & 255)
+                    if not self.pairs[pair >> 3] & (1 << (pair & 7)):
+                        i += 1
+                        continue
+                best, best_size = -1, 0
+                k = self.buckets[c & 255] - 1
+                while k >= 0:
+                    at = self.chars + self.starts[k]
+                    size = self.starts[k + 1] - self.starts[k]
+                    if size > best_size and at[0] == c and i + size <= n:
+                        m = 1
+                        while m < size and at[m] == chars[i + m]:
+                            m += 1
+                        if m == size:
+                            best, best_size = k, size
+                    k = self.chain[k] - 1
+                if best < 0:
+                    i += 1
+                else:
+                    out.append(self.phrases[best])
+                    i += best_size
+        finally:
+            PyMem_Free(chars)
+        return out
+
+    @cython.cfunc
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def _scan(self, text: cython.p_uint, n: cython.Py_ssize_t) -> list:
+        hits_array = np.zeros(self.n_phrases, dtype=np.uint8)
+        hits: cython.uchar[:] = hits_array
+        left: cython.Py_ssize_t = self.n_phrases
+        i: cython.Py_ssize_t
+        k: cython.Py_ssize_t
+        m: cython.Py_ssize_t
+        size: cython.Py_ssize_t
+        at: cython.p_uint
+        c: cython.uint
+        pair: cython.uint
+        for i in range(n):
+            c = text[i]
+            if not self.singles[c & 255]:  # the first two characters decide most positions
+                if i + 1 == n:
+                    break
+                pair = ((c & 255) << 8) | (text[i + 1] & 255)
+                if not self.pairs[pair >> 3] & (1 << (pair & 7)):
+                    continue
+            k = self.buckets[c & 255] - 1
+            while k >= 0:
+                at = self.chars + self.starts[k]
+                size = self.starts[k + 1] - self.starts[k]
+                if not hits[k] and at[0] == c and i + size <= n:
+                    m = 1
+                    while m < size and at[m] == text[i + m]:
+                        m += 1
+                    if m == size:
+                        hits[k] = 1
+                        left -= 1
+                k = self.chain[k] - 1
+            if not left:
+                break
+        return [bool(h) for h in hits_array.tolist()]
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _folded(text: str, strict: cython.bint, fold: cython.bint) -> cython.p_uint:
+    """A PyMem buffer of ``text``'s code points, with ``fold`` those of ``text.lower()``, ASCII
+    A-Z folded to a-z: exact when lower-casing changes no non-ASCII character, since it then
+    maps each character to one. With ``strict``, NULL (and no buffer) for a text that holds
+    such a character."""
+    n: cython.Py_ssize_t = len(text)
+    out: cython.p_uint = cython.cast(cython.p_uint, PyMem_Malloc(max(n, 1) * cython.sizeof(cython.uint)))
+    if not out:
+        raise MemoryError()
+    kind: cython.int = PyUnicode_KIND(text)
+    data: cython.p_void = PyUnicode_DATA(text)
+    i: cython.Py_ssize_t
+    c: cython.Py_UCS4
+    code: cython.uint
+    for i in range(n):
+        c = PyUnicode_READ(kind, data, i)
+        code = c
+        if not fold:
+            out[i] = code
+        elif code < 128:
+            out[i] = code + 32 if 65 <= code <= 90 else code
+        elif strict and Py_UNICODE_TOLOWER(c) != c:
+            # str.lower maps it to another character, to two (U+0130) or by context (final
+            # sigma); where the simple mapping keeps a character, str.lower keeps it too
+            # (tests/filters/test_compiled.py): the caller lower-cases the text
+            PyMem_Free(out)
+            return cython.NULL
+        else:
+            out[i] = code
+    return out
+
+
+def line_stats(texts: list[str]) -> tuple[int, int, int, int, int, int]:
+    """Over the non-empty stripped lines of ``texts`` (``TextView.lines``): (lines, those
+    starting with a bullet, those ending in an ellipsis, their characters, lines seen
+    before, their characters); one C pass compiled, with a str only per line for the set."""
+    if not cython.compiled:
+        lines = [line for text in texts for line in map(str.strip, text.split("\n")) if line]
+        distinct = set(lines)
+        chars = sum(map(len, lines))
+        return (len(lines), sum(line.startswith(BULLETS) for line in lines),
+                sum(line.endswith(("...", "…")) for line in lines), chars,
+                len(lines) - len(distinct), chars - sum(map(len, distinct)))
+    assert all(len(b) == 1 for b in BULLETS)  # (one-character bullets: compared as code points)
+    seen: set = set()
+    n_lines: cython.Py_ssize_t = 0
+    bullets: cython.Py_ssize_t = 0
+    ellipses: cython.Py_ssize_t = 0
+    chars: cython.Py_ssize_t = 0
+    dup_lines: cython.Py_ssize_t = 0
+    dup_chars: cython.Py_ssize_t = 0
+    n: cython.Py_ssize_t
+    start: cython.Py_ssize_t
+    end: cython.Py_ssize_t
+    a: cython.Py_ssize_t
+    b: cython.Py_ssize_t
+    kind: cython.int
+    data: cython.p_void
+    c: cython.Py_UCS4
+    text: str
+    for text in texts:
+        kind = PyUnicode_KIND(text)
+        data = PyUnicode_DATA(text)
+        n = len(text)
+        start = 0
+        while start <= n:  # a line: start..end (split("\n"): a last, maybe empty, line too)
+            end = start
+            while end < n and PyUnicode_READ(kind, data, end) != 10:
+                end += 1
+            a, b = start, end  # str.strip: Unicode whitespace at both ends
+            while a < b and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, a)):
+                a += 1
+            while b > a and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, b - 1)):
+                b -= 1
+            if a < b:
+                n_lines += 1
+                chars += b - a
+                c = PyUnicode_READ(kind, data, a)
+                if c in "•-*·‣▪●◦–►✓■":  # = BULLETS
+                    bullets += 1
+                c = PyUnicode_READ(kind, data, b - 1)
+                if c == 0x2026 or (c == 46 and b - a >= 3 and PyUnicode_READ(kind, data, b - 2) == 46
+                                   and PyUnicode_READ(kind, data, b - 3) == 46):
+                    ellipses += 1
+                line = text[a:b]
+                if line in seen:
+                    dup_lines += 1
+                    dup_chars += b - a
+                else:
+                    seen.add(line)
+            start = end + 1
+    return n_lines, bullets, ellipses, chars, dup_lines, dup_chars
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _count_tokens(vocab: list, vocab_counts: np.ndarray, words: frozenset | None) -> cython.Py_ssize_t:
+    """``TextView.count_in`` (compiled only), or with ``words`` None ``n_digit_tokens``
+    (str.isdigit: a non-empty run of Py_UNICODE_ISDIGIT), without a Python call per token."""
+    counts: cython.longlong[:] = vocab_counts
+    total: cython.Py_ssize_t = 0
+    v: cython.Py_ssize_t
+    k: cython.Py_ssize_t
+    token: str
+    digits: cython.bint
+    for v in range(len(vocab)):
+        token = vocab[v]
+        if words is not None:
+            if token in words:
+                total += counts[v]
+            continue
+        digits = len(token) > 0
+        for k in range(len(token)):
+            if not Py_UNICODE_ISDIGIT(token[k]):
+                digits = False
+                break
+        if digits:
+            total += counts[v]
+    return total
 
 
 # + emoji and pictographs (U+1F000-U+1FFFF; not the CJK extensions above them)
@@ -249,16 +734,21 @@ class ParagraphView:
 
     index: int  # the node's index in ``doc.nodes``
     node: TextNode
-    tokens: list[str]
-    n_cjk: int  # CJK tokens among ``tokens``
+    normalized: str = field(repr=False)  # ``normalize(text)``, which the tokens come from
+    n_words: int  # tokens
+    n_cjk: int  # CJK tokens among them
+    start: int  # its first token's position in the view's ``token_ids``
+    vocab: list[str] = field(repr=False, compare=False)  # the view's
+    token_ids: np.ndarray = field(repr=False, compare=False)  # the view's, all paragraphs
 
     @property
     def text(self) -> str:
         return self.node.text
 
-    @property
-    def n_words(self) -> int:
-        return len(self.tokens)
+    @cached_property
+    def tokens(self) -> list[str]:
+        """Its tokens (built on demand from the view's ids: most filters read only those)."""
+        return list(map(self.vocab.__getitem__, self.token_ids[self.start : self.start + self.n_words].tolist()))
 
     @cached_property
     def n_special(self) -> int:
@@ -270,25 +760,43 @@ class ParagraphView:
 
     @property
     def cjk_fraction(self) -> float:
-        return self.n_cjk / len(self.tokens) if self.tokens else 0.0
+        return self.n_cjk / self.n_words if self.n_words else 0.0
 
 
 @dataclass
 class TextView:
     """A document's text, tokenised once. Filters read it and cache derived values in
-    ``shared`` (e.g. stop-word counts) so two filters never compute the same thing twice."""
+    ``shared`` (e.g. stop-word counts) so two filters never compute the same thing twice.
+
+    Per-token measures are taken once per distinct token (``vocab``) and spread to the
+    tokens with numpy (``token_ids``), instead of a Python call per token in every filter."""
 
     doc: Document
     paragraphs: list[ParagraphView]
+    vocab: list[str]  # the distinct tokens in first-occurrence order
+    token_ids: np.ndarray = field(compare=False)  # each token's index in ``vocab`` (int64; deterministic)
     shared: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def of(cls, doc: Document) -> "TextView":
+        nodes = [(i, node) for i, node in enumerate(doc.nodes) if isinstance(node, TextNode)]
+        norms = [normalize_for_tokens(node.text) for _, node in nodes]
+        if cython.compiled:
+            # One C scan per paragraph straight to token ids: a str only per distinct token.
+            vocab, ids, n_words, n_cjk = _scan_view(norms)
+        else:
+            tokenized = list(map(_tokenize_normalized, norms))
+            tokens = list(chain.from_iterable(t for t, _ in tokenized))
+            vocab = list(dict.fromkeys(tokens))
+            index = dict(zip(vocab, count()))
+            ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+            n_words, n_cjk = [len(t) for t, _ in tokenized], [n for _, n in tokenized]
         paragraphs = []
-        for i, node in enumerate(doc.nodes):
-            if isinstance(node, TextNode):
-                paragraphs.append(ParagraphView(i, node, *tokenize_counted(node.text)))
-        return cls(doc, paragraphs)
+        start = 0
+        for (i, node), norm, size, cjk in zip(nodes, norms, n_words, n_cjk):
+            paragraphs.append(ParagraphView(i, node, norm, size, cjk, start, vocab, ids))
+            start += size
+        return cls(doc, paragraphs, vocab, ids)
 
     @cached_property
     def text(self) -> str:
@@ -296,31 +804,18 @@ class TextView:
 
     @cached_property
     def tokens(self) -> list[str]:
-        return list(chain.from_iterable(p.tokens for p in self.paragraphs))
-
-    # Per-token measures are taken once per distinct token (``vocab``) and spread to the
-    # tokens with numpy, instead of a Python call per token in every filter.
-    @cached_property
-    def vocab(self) -> list[str]:
-        """The distinct tokens in first-occurrence order."""
-        return list(dict.fromkeys(self.tokens))
-
-    @cached_property
-    def token_ids(self) -> np.ndarray:
-        """Each token's index in ``vocab`` (int64; deterministic, unlike ``hash``)."""
-        if cython.compiled:
-            return _token_ids(self.tokens, self.vocab)
-        index = dict(zip(self.vocab, count()))
-        return np.fromiter(map(index.__getitem__, self.tokens), dtype=np.int64, count=len(self.tokens))
+        return list(map(self.vocab.__getitem__, self.token_ids.tolist()))
 
     @cached_property
     def token_groups(self) -> np.ndarray:
         """Each token's paragraph (position in ``paragraphs``)."""
-        return np.repeat(np.arange(len(self.paragraphs)), [len(p.tokens) for p in self.paragraphs])
+        return np.repeat(np.arange(len(self.paragraphs)), [p.n_words for p in self.paragraphs])
 
     @cached_property
     def token_lengths(self) -> np.ndarray:
         """Each token's length in characters (int64)."""
+        if cython.compiled:
+            return _token_lengths(self.vocab, self.token_ids)
         return self.token_values(len, np.int64)
 
     def vocab_values(self, fn: Callable[[str], object], dtype: type = bool) -> np.ndarray:
@@ -333,8 +828,26 @@ class TextView:
         return self.vocab_values(fn, dtype)[self.token_ids]
 
     @cached_property
+    def vocab_counts(self) -> np.ndarray:
+        """How often each distinct token occurs (int64, indexed like ``vocab``)."""
+        return np.bincount(self.token_ids, minlength=len(self.vocab))
+
+    def count_in(self, words: frozenset[str]) -> int:
+        """Tokens in ``words`` (``token_values(words.__contains__).sum()``)."""
+        if cython.compiled:
+            return _count_tokens(self.vocab, self.vocab_counts, words)
+        return int(self.vocab_values(words.__contains__) @ self.vocab_counts)
+
+    @cached_property
+    def n_digit_tokens(self) -> int:
+        """Tokens of digits only (``token_values(str.isdigit).sum()``)."""
+        if cython.compiled:
+            return _count_tokens(self.vocab, self.vocab_counts, None)
+        return int(self.vocab_values(str.isdigit) @ self.vocab_counts)
+
+    @cached_property
     def n_words(self) -> int:
-        return sum(len(p.tokens) for p in self.paragraphs)
+        return len(self.token_ids)
 
     @cached_property
     def n_cjk(self) -> int:

@@ -9,7 +9,6 @@ English and Chinese ratios share one denominator: the document's tokens.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,7 +19,7 @@ try:
 except ImportError:  # running uncompiled without Cython installed
     from pipeline.cython_shim import cython
 
-from filters.text import CJK_CHAR, TOKEN, TextView, has_cjk, normalize, tokenize
+from filters.text import CJK_CHAR, TOKEN, PhraseSet, TextView, has_cjk, normalize, tokenize
 from pipeline.resources import package_dir
 
 # A folder of this package; extracted to a temp dir when imported from a zip (--py-files).
@@ -59,8 +58,10 @@ class TermMatcher:
     phrase as consecutive tokens (longest phrase first; its words are not counted again)."""
 
     def __init__(self, terms: tuple[str, ...]) -> None:
+        # CJK terms: the alternation regex of them, longest first (C matches when compiled)
         cjk = sorted({t for t in terms if CJK_CHAR.search(t)}, key=len, reverse=True)
-        self.cjk = re.compile("|".join(map(re.escape, cjk))) if cjk else None
+        self.cjk = PhraseSet(tuple(cjk)) if cjk else None
+        self.cjk_tokens = {t: len(TOKEN.findall(t)) for t in cjk}  # 'av电影': 3
         self.words: set[str] = set()
         self.phrases: dict[str, list[tuple[str, ...]]] = {}
         for term in terms:
@@ -79,7 +80,7 @@ class TermMatcher:
         ``tokenize`` tokens, when the caller has them)."""
         hits: list[tuple[str, int]] = []
         if self.cjk is not None and CJK_CHAR.search(text):
-            hits.extend((m, len(TOKEN.findall(m))) for m in self.cjk.findall(normalize(text)))  # 'av电影': 3
+            hits.extend((m, self.cjk_tokens[m]) for m in self.cjk.findall(normalize(text)))
         if tokens is None:
             tokens = tokenize(text)
         consumed: set[int] = set()
@@ -109,7 +110,7 @@ class TermMatcher:
         if self.cjk is not None and has_cjk(view.text):
             for p in view.paragraphs:
                 if has_cjk(p.text):
-                    hits.extend((m, len(TOKEN.findall(m))) for m in self.cjk.findall(normalize(p.text)))
+                    hits.extend((m, self.cjk_tokens[m]) for m in self.cjk.findall(p.normalized))
         if cython.compiled:
             _token_matches(self.phrases, self.words, view, hits)
             return hits
@@ -117,7 +118,7 @@ class TermMatcher:
         consumed = np.zeros(len(tokens), dtype=bool)
         if self.phrases:
             starts = np.flatnonzero(view.token_values(self.phrases.__contains__))
-            paragraph_end = np.cumsum([len(p.tokens) for p in view.paragraphs])[view.token_groups[starts]]
+            paragraph_end = np.cumsum([p.n_words for p in view.paragraphs])[view.token_groups[starts]]
             matched_until = 0  # matches never overlap: a start inside the last one is consumed
             for i, stop in zip(starts.tolist(), paragraph_end.tolist()):
                 if i < matched_until:
@@ -151,13 +152,13 @@ class StopWords:
 
     def __init__(self, folder: str | None = None) -> None:
         self.en = frozenset(load_terms(str(list_path("stopwords_en", folder))))
-        zh = sorted(load_terms(str(list_path("stopwords_zh", folder))), key=len, reverse=True)
-        self.zh = re.compile("|".join(map(re.escape, zh)))
+        # the alternation regex of the Chinese stop words, longest first (C matches when compiled)
+        self.zh = PhraseSet(load_terms(str(list_path("stopwords_zh", folder))))
 
     def count(self, text: str, tokens: list[str], n_cjk: int) -> int:
         n = sum(map(self.en.__contains__, tokens)) if len(tokens) > n_cjk else 0
         if n_cjk:
-            n += sum(len(m) for m in self.zh.findall(text))
+            n += self.count_zh(text)
         return n
 
     def count_view(self, view: TextView) -> list[int]:
@@ -168,9 +169,14 @@ class StopWords:
         else:
             is_stop = view.token_values(self.en.__contains__)
             en = np.bincount(view.token_groups[is_stop], minlength=len(paras)).tolist()
-        # A paragraph without CJK is English counts only (``count`` gives the same); those
-        # with CJK go through ``count`` itself.
-        return [self.count(p.text, p.tokens, p.n_cjk) if p.n_cjk else n for p, n in zip(paras, en)]
+        # ``count`` of each paragraph: its English stop words are already counted (``en``),
+        # also where it has CJK (then without building its token list).
+        return [n if not p.n_cjk else (n if p.n_words > p.n_cjk else 0) + self.count_zh(p.text)
+                for p, n in zip(paras, en)]
+
+    def count_zh(self, text: str) -> int:
+        """Characters of the Chinese stop words in ``text``."""
+        return sum(map(len, self.zh.findall(text)))
 
 
 # -- compiled look-ups -------------------------------------------------------------------------
@@ -182,24 +188,27 @@ class StopWords:
 def _token_matches(phrases: dict, words: set, view: TextView, hits: list) -> None:
     """The phrase and word hits of ``TermMatcher.view_matches`` (compiled only): each distinct
     token looked up once, then one pass over the token ids for phrases (tried where one
-    starts, ending in its paragraph) and one for words."""
-    tokens: list = view.tokens
+    starts, ending in its paragraph; compared by id, so the view's token strs are never
+    built) and one for words."""
     vocab: list = view.vocab
     ids: cython.longlong[:] = view.token_ids
-    n: cython.Py_ssize_t = len(tokens)
+    n: cython.Py_ssize_t = len(view.token_ids)
     n_vocab: cython.Py_ssize_t = len(vocab)
     kinds_array = np.zeros(n_vocab, dtype=np.uint8)
     kinds: cython.uchar[:] = kinds_array  # 1: a phrase starts with it, 2: a word
-    consumed: cython.uchar[:] = np.zeros(n, dtype=np.uint8)
+    consumed: cython.uchar[:]
     counts_array = np.zeros(n_vocab, dtype=np.int64)
     counts: cython.longlong[:] = counts_array
     groups: cython.longlong[:]
     paragraph_end: cython.longlong[:]
     any_phrase: cython.bint = False
+    matched: cython.bint = False
     i: cython.Py_ssize_t
+    k: cython.Py_ssize_t
     end: cython.Py_ssize_t
     v: cython.Py_ssize_t
     matched_until: cython.Py_ssize_t = 0  # matches never overlap: a start inside the last one is consumed
+    phrase: tuple
     for v in range(n_vocab):
         token = vocab[v]
         if token in phrases:
@@ -208,19 +217,26 @@ def _token_matches(phrases: dict, words: set, view: TextView, hits: list) -> Non
         if token in words:
             kinds[v] |= 2
     if any_phrase:
+        consumed = np.zeros(n, dtype=np.uint8)
         groups = view.token_groups
-        paragraph_end = np.cumsum([len(p.tokens) for p in view.paragraphs]).astype(np.int64)
+        paragraph_end = np.cumsum([p.n_words for p in view.paragraphs]).astype(np.int64)
         for i in range(n):
             if kinds[ids[i]] & 1 and i >= matched_until:
-                for phrase in phrases[tokens[i]]:
+                for phrase in phrases[vocab[ids[i]]]:
                     end = i + len(phrase)
-                    if end <= paragraph_end[groups[i]] and tuple(tokens[i:end]) == phrase:
+                    if end > paragraph_end[groups[i]]:
+                        continue
+                    k = 1  # phrase[0] is the token at i
+                    while k < end - i and vocab[ids[i + k]] == phrase[k]:
+                        k += 1
+                    if k == end - i:
                         hits.append((" ".join(phrase), len(phrase)))
                         consumed[i:end] = 1
+                        matched = True
                         matched_until = end
                         break
     for i in range(n):
-        if kinds[ids[i]] & 2 and not consumed[i]:
+        if kinds[ids[i]] & 2 and not (matched and consumed[i]):
             counts[ids[i]] += 1
     for v in range(n_vocab):
         if counts[v]:

@@ -233,3 +233,152 @@ def test_real_pages_tag_the_same(plain, shared_data):
                 docs[f"{len(docs)}:{doc.url}"] = doc
     assert len(docs) > 50
     _same(plain, docs)
+
+
+# -- the C scans behind the view, c4, gopher and the word lists ----------------------------------
+
+def _view_facts(view) -> tuple:
+    """Everything a view gives the filters, as plain values."""
+    return (view.vocab, view.token_ids.tolist(), view.tokens, view.token_groups.tolist(), view.token_lengths.tolist(),
+            view.vocab_counts.tolist(), view.n_digit_tokens, view.count_in(gopher.GOPHER_STOP_WORDS), view.lines,
+            [(p.index, p.normalized, p.n_words, p.n_cjk, p.start, p.tokens) for p in view.paragraphs])
+
+
+def test_views_give_the_same_tokens_and_counts(plain):
+    pure = plain["filters.text"]
+    rng = random.Random(5)
+    docs = dict(crafted_documents())
+    # Thousands of distinct tokens (the C vocabulary grows several times), many alike.
+    many = [f"w{i:x}" for i in range(9000)] + ["".join(rng.choice("ab’'1中") for _ in range(rng.randint(1, 6)))
+                                               for _ in range(9000)]
+    rng.shuffle(many)
+    docs["many"] = _doc("many", *(" ".join(many[i : i + 700]) for i in range(0, len(many), 700)), "", "42 ٣٤ ²")
+    for key, doc in docs.items():
+        assert _view_facts(text.TextView.of(doc)) == _view_facts(pure.TextView.of(doc)), key
+
+
+def _lower_cased_chars() -> list[str]:
+    """The code points str.lower changes (the compiled PhraseSet must leave those to it)."""
+    return [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000 and chr(c).lower() != chr(c)]
+
+
+def test_phrase_set_finds_what_lower_and_in_find(plain):
+    pure = plain["filters.text"]
+    phrases = ("javascript", "{", "i", "k", "is", "σ", "ς", "ος", "i\u0307x", "隐私政策", "使用 cookie", "a b")
+    fast, slow = text.PhraseSet(phrases), pure.PhraseSet(phrases)
+    # Each character lower-casing changes, alone in a text (so nothing else decides which path runs).
+    for c in _lower_cased_chars():
+        for sample in (f"xA{c}By", f"{c}X", f"ΟΣ{c}", f"JAVASCR{c}PT"):
+            assert fast.found(sample) == slow.found(sample) == [p in sample.lower() for p in phrases], hex(ord(c))
+    for start in range(0, 0x30000, 512):  # and every other code point, in runs
+        sample = "I".join(chr(c) for c in range(start, start + 512) if not 0xD800 <= c < 0xE000)
+        assert fast.found(sample) == slow.found(sample), start
+    rng = random.Random(6)
+    pieces = ["JavaScript", "java", "İ", "K", "Σ", "ΟΣ ", "ς", "\u0307", "x", "{", "隐私", "政策", "使用 Cookie", "A B", " ", "a"]
+    for _ in range(20000):
+        sample = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        assert fast.found(sample) == slow.found(sample), sample
+    c4_phrases = c4._PHRASES.phrases
+    for _ in range(5000):
+        sample = "".join(rng.choice([*c4_phrases, *pieces, "PAGE NOT FOUND"]) for _ in range(rng.randint(0, 8)))
+        assert c4._PHRASES.found(sample) == [p in sample.lower() for p in c4_phrases], sample
+
+
+def test_phrase_set_findall_matches_the_alternation_regex(plain):
+    pure = plain["filters.text"]
+    rng = random.Random(7)
+    matcher, _ = flagged.category_matcher(None)
+    for phrases in (matcher.cjk.phrases, quality.stopwords(None).zh.phrases):
+        fast, slow = text.PhraseSet(phrases), pure.PhraseSet(phrases)
+        chars = sorted(set("".join(phrases))) + list("ab 中文")
+        for _ in range(5000):
+            sample = "".join(rng.choice(phrases) if rng.random() < 0.3 else rng.choice(chars)
+                             for _ in range(rng.randint(0, 30)))
+            assert fast.findall(sample) == slow.findall(sample), sample
+    for _ in range(20000):  # phrases that are prefixes and suffixes of each other
+        phrases = tuple({"".join(rng.choice("abc") for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(1, 6))})
+        sample = "".join(rng.choice("abcd") for _ in range(rng.randint(0, 20)))
+        assert text.PhraseSet(phrases).findall(sample) == pure.PhraseSet(phrases).findall(sample), (phrases, sample)
+
+
+def test_sentence_ends_counted_as_the_regex_finds_them(plain):
+    pure = plain["filters.text"]
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    pool = list(".!?。！？\"'”’）)(a中") + spaces + ["\u200b", "…", "．"]
+    rng = random.Random(8)
+    for _ in range(50000):
+        sample = "".join(rng.choice(pool) for _ in range(rng.randint(0, 16)))
+        expected = len(text.SENTENCE_END.findall(sample))
+        assert text.count_sentence_ends(sample) == pure.count_sentence_ends(sample) == expected, sample
+
+
+def test_line_stats_as_lines_and_duplicates(plain):
+    pure = plain["filters.text"]
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    pool = list("ab•-*·‣▪●◦–►✓■.…中") + spaces + ["...", ". ..", "\n\n", "\n", "\n"]
+    rng = random.Random(9)
+    for _ in range(30000):
+        texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 15))) for _ in range(rng.randint(0, 4))]
+        assert text.line_stats(texts) == pure.line_stats(texts), texts
+
+
+def _shared_documents(shared_data) -> dict[str, Document]:
+    """Every HTML document of ../shared/data (its WARCs and HTML test pages), extracted and
+    language-tagged as the extract stage does."""
+    from pipeline.config import Config
+    from pipeline.documents import build_document
+    from pipeline.extract.charset import decode_html
+    from pipeline.extract.html import extract_document
+    from pipeline.langid import LanguageId
+    from pipeline.warc.records import read_records
+
+    config = Config()
+    config.extract.archived_images = False
+    lid = LanguageId()
+    docs: dict[str, Document] = {}
+    for path in sorted((shared_data / "warc").rglob("*.warc*")):
+        try:
+            for record in read_records(str(path), max_block_bytes=config.extract.max_record_bytes):
+                doc = build_document(record, config.extract)
+                if not isinstance(doc, str) and doc.kind == "html":
+                    docs[f"{path.name}:{len(docs)}:{doc.url}"] = lid.apply(doc)
+        except Exception:  # the edge-case WARCs are broken on purpose: the records before count
+            continue
+    for path in sorted((shared_data / "html").rglob("*.html")):
+        html, _ = decode_html(path.read_bytes(), None)
+        extracted = extract_document(html, f"https://pages.example/{path.name}")
+        doc = Document(path.stem, f"https://pages.example/{path.name}", nodes=list(extracted.nodes),
+                       title=extracted.title)
+        doc.renumber()
+        docs[f"html:{path.name}"] = lid.apply(doc)
+    return docs
+
+
+def test_every_shared_document_tags_the_same_through_the_document_stages(plain, shared_data):
+    """The extract task's filter stage (pipeline.pages.document_stages) on every real document,
+    against the same chain with the text filters as plain Python: every signal identical."""
+    from pipeline.config import Config
+    from pipeline.filtering import FilterStage
+    from pipeline.pages import document_stages
+
+    docs = _shared_documents(shared_data)
+    assert len(docs) > 200, f"expected the shared WARCs and HTML pages, found {len(docs)} documents"
+    config = Config()
+    stage = next(s for s in document_stages(config) if isinstance(s, FilterStage))
+    stage.setup()
+    _, plain_filters = _chain(plain)
+    plain_by_name = {f.name: f for f in plain_filters}
+    mixed = [plain_by_name.get(f.name, f) for f in stage.chain.filters]  # other filters as they are
+    assert sum(f in plain_filters for f in mixed) == 4
+    differing = []
+    for key, doc in docs.items():
+        fast, slow = copy.deepcopy(doc), copy.deepcopy(doc)
+        stage.chain.tag(fast)
+        view = plain["filters.text"].TextView.of(slow)
+        for f in mixed:
+            f.tag(slow, view)
+        signals = [json.dumps([d.signals, [n.signals if n.type == "text" else None for n in d.nodes]])
+                   for d in (fast, slow)]
+        if signals[0] != signals[1]:
+            differing.append(key)
+    assert not differing, f"{len(differing)} of {len(docs)} documents differ, e.g. {differing[:3]}"
