@@ -12,7 +12,10 @@ centroid, the very products fastText adds), so the hidden vector sums the same f
 
 ``predict_texts`` gives pipeline.langid's results for whole texts: it reads the words of each
 str where langid would build the line (" ".join(text[:max_chars].split()) + "\n") and hand it
-to ``predict``, with the same rows added in the same order, so the same floats.
+to ``predict``, with the same rows added in the same order, so the same floats. An
+out-of-vocabulary word's n-gram rows are cached per model (bounded, emptied when full): a
+page's paragraphs repeat its document's words, and pages share many, so most words are
+looked up instead of hashed n-gram by n-gram; the same rows in the same order again.
 
 Only what lid.176 uses is supported (supervised, hierarchical softmax, quantized input,
 wordNgrams 1); ``load_model`` refuses anything else and the caller keeps the binding.
@@ -51,12 +54,19 @@ cdef extern from "Python.h":
 
 cdef enum:
     MAX_DIM = 64
+    # the out-of-vocabulary word cache: words up to CACHE_WORD bytes, CACHE_ENTRIES of them in
+    # a table of twice as many slots, their bytes and rows in arenas; emptied when one is full
+    CACHE_WORD = 48
+    CACHE_ENTRIES = 1 << 15
+    CACHE_BYTES = 1 << 19
+    CACHE_ROWS = 1 << 17
 
 FASTTEXT_MAGIC = 793712314
 FASTTEXT_VERSION = 12
 LOSS_HS = 1
 MODEL_SUP = 3
 EOS = b"</s>"
+OOV_CACHE_ENTRIES = CACHE_ENTRIES
 
 
 cdef inline uint32_t fnv_step(uint32_t h, uint8_t byte) noexcept nogil:
@@ -140,6 +150,15 @@ cdef class FastTextModel:
         Py_ssize_t capacity
         uint8_t* word
         Py_ssize_t word_capacity
+        # out-of-vocabulary words -> their n-gram rows (the same rows in the same order)
+        int32_t* cache_slots
+        uint32_t* cache_hash
+        int32_t* cache_len
+        int32_t* cache_key  # offset in cache_bytes
+        int32_t* cache_start  # offset in cache_rows; an entry's rows end where the next's start
+        uint8_t* cache_bytes
+        int32_t* cache_rows
+        int32_t cache_count, cache_nbytes, cache_nrows
         # dfs state
         float best_score
         int32_t best_node
@@ -275,10 +294,69 @@ cdef class FastTextModel:
         self._dfs(self.left[node], score + <float> log(<double> (<float> (1.0 - f)) + 1e-5))
         self._dfs(self.right[node], score + <float> log(<double> f + 1e-5))
 
+    def __cinit__(self):
+        self.cache_slots = <int32_t*> malloc(2 * CACHE_ENTRIES * sizeof(int32_t))
+        self.cache_hash = <uint32_t*> malloc(CACHE_ENTRIES * sizeof(uint32_t))
+        self.cache_len = <int32_t*> malloc(CACHE_ENTRIES * sizeof(int32_t))
+        self.cache_key = <int32_t*> malloc(CACHE_ENTRIES * sizeof(int32_t))
+        self.cache_start = <int32_t*> malloc((CACHE_ENTRIES + 1) * sizeof(int32_t))
+        self.cache_bytes = <uint8_t*> malloc(CACHE_BYTES)
+        self.cache_rows = <int32_t*> malloc(CACHE_ROWS * sizeof(int32_t))
+        if (self.cache_slots == NULL or self.cache_hash == NULL or self.cache_len == NULL or self.cache_key == NULL
+                or self.cache_start == NULL or self.cache_bytes == NULL or self.cache_rows == NULL):
+            raise MemoryError()
+        self._clear_cache()
+
     def __dealloc__(self):
         free(self.bracketed)
         free(self.rows)
         free(self.word)
+        free(self.cache_slots)
+        free(self.cache_hash)
+        free(self.cache_len)
+        free(self.cache_key)
+        free(self.cache_start)
+        free(self.cache_bytes)
+        free(self.cache_rows)
+
+    def clear_cache(self) -> None:
+        """Forget the cached out-of-vocabulary words (for measurements and tests)."""
+        self._clear_cache()
+
+    cdef void _clear_cache(self) noexcept nogil:
+        cdef int32_t i
+        for i in range(2 * CACHE_ENTRIES):
+            self.cache_slots[i] = -1
+        self.cache_count = self.cache_nbytes = self.cache_nrows = 0
+        self.cache_start[0] = 0
+
+    cdef inline int32_t _cache_slot(self, const uint8_t* token, Py_ssize_t length, uint32_t h) noexcept nogil:
+        """The slot of ``token`` in cache_slots, or of the free slot where it would go."""
+        cdef uint32_t slot = h & (2 * CACHE_ENTRIES - 1)
+        cdef int32_t entry
+        while True:
+            entry = self.cache_slots[slot]
+            if entry == -1 or (self.cache_hash[entry] == h and self.cache_len[entry] == length
+                               and memcmp(self.cache_bytes + self.cache_key[entry], token, length) == 0):
+                return slot
+            slot = (slot + 1) & (2 * CACHE_ENTRIES - 1)
+
+    cdef void _cache_add(self, int32_t slot, const uint8_t* token, Py_ssize_t length, uint32_t h,
+                         const int32_t* rows, int32_t n) noexcept nogil:
+        cdef int32_t entry
+        if (self.cache_count == CACHE_ENTRIES or self.cache_nbytes + length > CACHE_BYTES
+                or self.cache_nrows + n > CACHE_ROWS):
+            self._clear_cache()
+            slot = self._cache_slot(token, length, h)
+        entry = self.cache_count
+        self.cache_slots[slot] = entry
+        self.cache_hash[entry], self.cache_len[entry], self.cache_key[entry] = h, length, self.cache_nbytes
+        memcpy(self.cache_bytes + self.cache_nbytes, token, length)
+        memcpy(self.cache_rows + self.cache_nrows, rows, n * sizeof(int32_t))
+        self.cache_nbytes += length
+        self.cache_nrows += n
+        self.cache_count += 1
+        self.cache_start[self.cache_count] = self.cache_nrows
 
     cdef int _reserve(self, Py_ssize_t token_length) except -1:
         """Room for ``token_length`` bytes bracketed and for its n-gram rows."""
@@ -317,7 +395,7 @@ cdef class FastTextModel:
         line ends there), else 0."""
         cdef uint32_t h = 2166136261u
         cdef Py_ssize_t k
-        cdef int32_t entry, n, t
+        cdef int32_t entry, n, t, slot
         cdef int64_t s
         cdef bint is_eos = token_length == 4 and memcmp(token, il_eos, 4) == 0
         for k in range(token_length):
@@ -329,6 +407,15 @@ cdef class FastTextModel:
                     self._add_row(self.sub_rows[s])
                     self.count += 1
         elif not is_eos and not (token_length >= 9 and memcmp(token, il_label_prefix, 9) == 0):
+            slot = -1
+            if token_length <= CACHE_WORD:
+                slot = self._cache_slot(token, token_length, h)
+                entry = self.cache_slots[slot]
+                if entry != -1:
+                    for t in range(self.cache_start[entry], self.cache_start[entry + 1]):
+                        self._add_row(self.cache_rows[t])
+                    self.count += self.cache_start[entry + 1] - self.cache_start[entry]
+                    return is_eos
             self._reserve(token_length)
             self.bracketed[0] = 60  # "<"
             memcpy(self.bracketed + 1, token, token_length)
@@ -337,6 +424,8 @@ cdef class FastTextModel:
             for t in range(n):
                 self._add_row(self.rows[t])
             self.count += n
+            if slot != -1:
+                self._cache_add(slot, token, token_length, h, self.rows, n)
         return is_eos
 
     cdef bint _finish(self) noexcept nogil:

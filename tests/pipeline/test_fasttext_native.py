@@ -236,6 +236,33 @@ def test_texts_with_a_lone_surrogate_in_the_cut_go_to_the_fallback(models):
     assert model.predict_texts([Text("a subclass")], 0, _fallback) == [("fallback", "a subclass")]
 
 
+def _fnv1a(word: bytes) -> int:
+    h = 2166136261
+    for c in word:
+        h = ((h ^ c) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def test_the_word_cache_gives_the_rows_it_would_compute(models):
+    """Out-of-vocabulary words' rows come from the cache once seen: the same predictions cold
+    and warm, for words with the same 32-bit hash, and past the cache's size (it is emptied)."""
+    model, reference = models
+    collisions = [("gckxr", "ydtrd"), ("gvlpp", "yomzf")]
+    for a, b in collisions:
+        assert _fnv1a(a.encode()) == _fnv1a(b.encode())
+        model.clear_cache()
+        assert [model.predict(w + "\n") for w in (a, b, a, b)] == [reference(w + "\n") for w in (a, b, a, b)]
+        assert model.predict(a + "\n") != model.predict(b + "\n")
+    rng = random.Random(11)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyzéü中") for _ in range(rng.randint(3, 9)))
+             for _ in range(native.OOV_CACHE_ENTRIES + 8000)]
+    lines = [" ".join(words[i:i + 12]) for i in range(0, len(words), 12)]
+    model.clear_cache()
+    _assert_same(models, lines)  # cold, filling the cache and emptying it once full
+    _assert_same(models, lines[::-1])  # warm
+    _assert_same_texts(models, lines, 0)
+
+
 def _patched(data: bytes, offset: int, fmt: str, value) -> bytes:
     return data[:offset] + struct.pack(fmt, value) + data[offset + struct.calcsize(fmt):]
 
