@@ -22,6 +22,17 @@ def test_batch_gives_the_one_by_one_results():
     assert detect_languages([]) == []
 
 
+def test_batch_gives_what_each_line_gives():
+    """detect_languages (native where built) against _one_line + the line predictor per text."""
+    from pipeline.langid import _line_batch, predictor
+
+    texts = [MIXED, "", "  \u3000\n", "\0", "a\u00a0b\u2028c\x1cd", "</s> x", "__label__en", "東京の桜 😀",
+             "Le conseil municipal a voté le budget de la ville pour l'année prochaine. " * 20]
+    reference = _line_batch(predictor(None))
+    for max_chars in (0, 300, 25, 3, -4):
+        assert detect_languages(texts, None, max_chars) == reference(texts, max_chars)
+
+
 def test_model_is_the_packaged_lid176():
     assert default_model_path().endswith("lid.176.ftz")
 
