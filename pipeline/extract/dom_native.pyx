@@ -579,11 +579,21 @@ cdef bint _value_is(il_attr_t *attr, const char *expected, bint ascii_case) noex
     return True
 
 
+# A table's layout elements as scan sees them (html.LAYOUT_TABLE_TAGS below it, outside junk):
+# one with no junk container between them, so the walk's _first finds it whatever the
+# containers' fates; one only inside a junk container, found only if that is unwrapped.
+cdef enum:
+    LAYOUT_FOUND = 1
+    LAYOUT_MAYBE = 2
+
+
 def scan(size_t root, size_t body):
     """What html.py reads from a page before its walk, in one pass over the tree (each pass
     costs about as much as the next, memory-bound): the first ``<base href>`` value
     (``css_first("base[href]")``), the elements dates._DATE_SELECTOR selects in document
-    order, and the page's text length (text_chars of ``body``, which is ``root`` or below it)."""
+    order, the page's text length (text_chars of ``body``, which is ``root`` or below it), and
+    each table's LAYOUT_* bits by node address, for ``walk``: a table's layout search then
+    runs only where a junk container's fate decides it, instead of once per table."""
     cdef il_node_t *top = <il_node_t*> root
     cdef il_node_t *node = top.first_child
     cdef il_node_t *junk = NULL  # the junk element being passed through, if any
@@ -591,7 +601,11 @@ def scan(size_t root, size_t body):
     cdef bint in_body = root == body, present = False
     cdef unsigned int flags
     cdef size_t page_chars = 0
+    cdef int containers = 0  # junk containers open (outside junk)
+    cdef int bits, parent
     cdef Element element
+    cdef _Stack open_tables = _Stack()  # actions: LAYOUT_* bits | containers open at the table << 2
+    cdef dict tables = {}
     href = None
     found_base = False
     candidates = []
@@ -613,10 +627,33 @@ def scan(size_t root, size_t body):
                 element = Element.__new__(Element)
                 element.node = node
                 candidates.append(element)
+            if junk == NULL:
+                if flags & T_LAYOUT and open_tables.size:
+                    bits = open_tables.actions[open_tables.size - 1]
+                    open_tables.actions[open_tables.size - 1] |= (
+                        LAYOUT_FOUND if containers == bits >> 2 else LAYOUT_MAYBE)
+                if flags & T_JUNK_CONTAINER:
+                    containers += 1
+            if flags & T_TABLE:
+                open_tables.push(node, containers << 2)
         if node.first_child != NULL:
             node = node.first_child
             continue
         while node != NULL:  # leave the node's subtree, and its parents' that end with it
+            if node.type == NODE_ELEMENT and (open_tables.size or containers):
+                flags = _flags(node)
+                if flags & T_TABLE and open_tables.size and open_tables.nodes[open_tables.size - 1] == node:
+                    open_tables.size -= 1
+                    bits = open_tables.actions[open_tables.size]
+                    tables[<size_t> node] = bits & 3
+                    if open_tables.size:  # the enclosing table holds what this one does
+                        parent = open_tables.actions[open_tables.size - 1]
+                        if bits & LAYOUT_FOUND:
+                            open_tables.actions[open_tables.size - 1] |= (
+                                LAYOUT_FOUND if bits >> 2 == parent >> 2 else LAYOUT_MAYBE)
+                        open_tables.actions[open_tables.size - 1] |= bits & LAYOUT_MAYBE
+                if flags & T_JUNK_CONTAINER and junk == NULL:
+                    containers -= 1
             if node == junk:
                 junk = NULL
             if <size_t> node == body and root != body:
@@ -627,7 +664,7 @@ def scan(size_t root, size_t body):
             node = node.parent
             if node == top:
                 node = NULL
-    return href, candidates, page_chars
+    return href, candidates, page_chars, tables
 
 
 cdef class _Stack:
@@ -673,6 +710,7 @@ cdef class NativeWalk:
     cdef unsigned char *text
     cdef size_t text_length, text_capacity
     cdef set named_boilerplate, containers
+    cdef dict table_layout  # scan's LAYOUT_* bits per table, or None
     cdef Py_ssize_t boilerplate_depth, link_chars, link_depth, pre_depth, article_depth
     cdef object block_type, image_node, name_signals, hiding_style
     cdef frozenset boilerplate_roles
@@ -924,10 +962,7 @@ cdef class NativeWalk:
             self.pre_depth += 1
             actions |= A_PRE
         elif flags & T_TABLE:
-            # A table inside a data table is one too: its subtree is part of the outer one's,
-            # which holds no layout element (html.py's query would search it again).
-            self.tables.append((bool(self.tables) and self.tables[-1])
-                               or _first(node, T_LAYOUT, self.wrapper_chars) == NULL)
+            self.tables.append(self.is_data_table(node))
             actions |= A_TABLE
         elif flags & T_FIGURE:
             actions |= self.open_figure(node)
@@ -935,6 +970,20 @@ cdef class NativeWalk:
             self.kinds.append(_static_kinds[node.local_name])
             actions |= A_KIND
         return actions
+
+    cdef bint is_data_table(self, il_node_t *node) except -1:
+        """No layout element below the table (html.py's ``css_first(LAYOUT_TABLE_SELECTOR)``
+        on the walked tree), searched only when scan's bits leave it open."""
+        if self.tables and self.tables[-1]:
+            return True  # inside a data table: its subtree is part of that one's
+        cdef int bits = LAYOUT_MAYBE
+        if self.table_layout is not None:
+            bits = self.table_layout.get(<size_t> node, LAYOUT_MAYBE)
+        if bits & LAYOUT_FOUND:
+            return False
+        if not bits:
+            return True
+        return _first(node, T_LAYOUT, self.wrapper_chars) == NULL
 
     cdef int open_figure(self, il_node_t *node) except -1:
         if _first(node, T_FIGURE_MEDIA, self.wrapper_chars) == NULL:
@@ -967,8 +1016,10 @@ cdef class NativeWalk:
         return 0
 
 
-def walk(walker, size_t mem_id) -> None:
-    """Walk the subtree of the node at ``LexborNode.mem_id`` into ``walker`` (an html._Walker).
-    Call only when ``link()`` said yes."""
+def walk(walker, size_t mem_id, dict tables=None) -> None:
+    """Walk the subtree of the node at ``LexborNode.mem_id`` into ``walker`` (an html._Walker);
+    ``tables``: what ``scan`` found of the page's tables. Call only when ``link()`` said yes."""
     _module()
-    NativeWalk(walker).walk(<il_node_t*> mem_id)
+    cdef NativeWalk native = NativeWalk(walker)
+    native.table_layout = tables
+    native.walk(<il_node_t*> mem_id)

@@ -839,9 +839,9 @@ def _native_walk(tree: LexborHTMLParser, url: str) -> tuple[str | None, _Walker 
     body = tree.body or root
     if root is None or body is None:
         return find_date(tree), None
-    href, date_candidates, page_chars = dom_native.scan(root.mem_id, body.mem_id)
+    href, date_candidates, page_chars, tables = dom_native.scan(root.mem_id, body.mem_id)
     walker = _Walker(_resolve_base(url, href), page_chars)
-    dom_native.walk(walker, body.mem_id)
+    dom_native.walk(walker, body.mem_id, tables)
     return find_date(tree, date_candidates), walker
 
 

@@ -188,6 +188,53 @@ def test_whitespace_is_read_as_python_reads_it():
     _same(pages)
 
 
+def _table_pages() -> dict[str, str]:
+    """Tables with layout elements outside, inside and around junk containers of either fate
+    (short ones are removed, ones holding most of the page's text unwrapped), nested tables,
+    and tables inside junk and junk containers."""
+    long = "a long text that makes its container hold most of the page " * 20
+    cells = {
+        "data": "<td>1</td><td>2</td>",
+        "layout": "<td><div>x</div></td>",
+        "in_short_noscript": "<td><noscript><p>hidden</p></noscript>y</td>",
+        "in_long_noscript": f"<td><noscript><p>{long}</p></noscript></td>",
+        "in_svg_object": "<td><svg><object><div>z</div></object></svg></td>",
+        "in_script": "<td><script>document.write('<div>s</div>')</script>w</td>",
+        "nested_data": "<td><table><tr><td>n</td></tr></table></td>",
+        "nested_layout": "<td><table><tr><td><p>n</p></td></tr></table></td>",
+        "nested_in_noscript": f"<td><noscript><table><tr><td><ul><li>{long}</li></ul></td></tr></table></noscript></td>",
+        "layout_after_rows": "<td>a</td></tr>" + "<tr><td>b</td></tr>" * 30 + "<tr><td><h2>late</h2></td>",
+    }
+    pages = {}
+    for name, cell in cells.items():
+        for around in ("{}", "<noscript>{}</noscript>", f"<noscript>{{}}<p>{long}</p></noscript>", "<template>{}</template>",
+                       "<div><table><tr><td>{}</td></tr></table></div>"):
+            table = f"<table><tr>{cell}</tr></table>"
+            pages[f"{name}/{around[:12]}"] = f"<html><body><p>Intro text.</p>{around.format(table)}<p>End.</p></body></html>"
+    return pages
+
+
+@native_only
+def test_scan_table_bits_decide_tables_as_searching_them_does():
+    """The walk takes a table's layout answer from scan's bits where they settle it; walking
+    with them and with a search of every table must give the same walk."""
+    pages = _table_pages()
+    pages.update({f"generated {seed}": generated_page(seed) for seed in range(600)})
+    differ = []
+    for key, text in pages.items():
+        results = []
+        for use_bits in (True, False):
+            tree = html.LexborHTMLParser(text)
+            href, _, page_chars, tables = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
+            walker = html._Walker(html._resolve_base(URL, href), page_chars)
+            html.dom_native.walk(walker, tree.body.mem_id, tables if use_bits else None)
+            results.append(html._walk_result(walker))
+        if results[0] != results[1]:
+            differ.append(key)
+    assert not differ, differ[:10]
+    _same({key: (text, URL) for key, text in _table_pages().items()})
+
+
 @native_only
 def test_demo_pages(tmp_path):
     from pipeline.demo import build_demo_warc
@@ -226,7 +273,7 @@ def test_date_candidates_are_what_the_date_query_selects():
     found = 0
     for seed in range(300):
         tree = LexborHTMLParser(generated_page(seed))
-        _, candidates, _ = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
+        _, candidates, _, _ = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
         assert described(candidates) == described(once(tree.css(_DATE_SELECTOR))), seed
         assert find_date(tree, candidates) == find_date(tree)
         found += find_date(tree) is not None
@@ -243,7 +290,7 @@ def test_scan_finds_the_base_and_the_text_length_without_junk():
         tree, stripped = LexborHTMLParser(page), LexborHTMLParser(page)
         base = stripped.css_first("base[href]")
         html.strip_junk(stripped)  # the scan leaves junk out without changing the tree
-        href, _, page_chars = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
+        href, _, page_chars, _ = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
         assert href == (base.attributes["href"] if base is not None else None)
         assert page_chars == len(stripped.body.text(deep=True))
         bases += href is not None
