@@ -391,15 +391,18 @@ cdef class FastTextModel:
         self.count = 0
 
     cdef int _token(self, const uint8_t* token, Py_ssize_t token_length) except -1:
-        """Dictionary::getLine for one token: its rows into ``hidden``. 1 when it is EOS (the
-        line ends there), else 0."""
         cdef uint32_t h = 2166136261u
         cdef Py_ssize_t k
+        for k in range(token_length):
+            h = fnv_step(h, token[k])
+        return self._hashed_token(token, token_length, h)
+
+    cdef int _hashed_token(self, const uint8_t* token, Py_ssize_t token_length, uint32_t h) except -1:
+        """Dictionary::getLine for one token whose FNV-1a hash is ``h``: its rows into
+        ``hidden``. 1 when it is EOS (the line ends there), else 0."""
         cdef int32_t entry, n, t, slot
         cdef int64_t s
         cdef bint is_eos = token_length == 4 and memcmp(token, il_eos, 4) == 0
-        for k in range(token_length):
-            h = fnv_step(h, token[k])
         entry = self._find(token, token_length, h)
         if entry >= 0:
             if self.word_type[entry] == 0:
@@ -494,6 +497,9 @@ cdef class FastTextModel:
         cdef void* data
         cdef Py_ssize_t length, end, i, size
         cdef uint32_t c  # a code point (Cython's Py_UCS4 arithmetic would go through str)
+        cdef uint32_t h
+        cdef uint8_t byte
+        cdef uint8_t* word
         cdef bint words, ended, encodable
         for text in texts:
             if not PyUnicode_CheckExact(text):
@@ -520,30 +526,56 @@ cdef class FastTextModel:
                 if c == 0:
                     i += 1
                     continue
+                # the word's UTF-8 in a local pointer (a store through self.word, a uint8_t*,
+                # could alias self's fields and reload them), hashed as it is written: the FNV
+                # chain overlaps the encoding instead of a second pass in _token
                 size = 0
+                h = 2166136261u
+                word = self.word
                 while True:
                     if size + 4 > self.word_capacity:
                         self._grow_word(size + 4)
+                        word = self.word
                     if c < 0x80:
-                        self.word[size] = <uint8_t> c
+                        byte = <uint8_t> c
+                        word[size] = byte
+                        h = fnv_step(h, byte)
                         size += 1
                     elif c < 0x800:
-                        self.word[size] = <uint8_t> (0xC0 | (c >> 6))
-                        self.word[size + 1] = <uint8_t> (0x80 | (c & 0x3F))
+                        byte = <uint8_t> (0xC0 | (c >> 6))
+                        word[size] = byte
+                        h = fnv_step(h, byte)
+                        byte = <uint8_t> (0x80 | (c & 0x3F))
+                        word[size + 1] = byte
+                        h = fnv_step(h, byte)
                         size += 2
                     elif c < 0x10000:
                         if 0xD800 <= c <= 0xDFFF:
                             encodable = False
                             break
-                        self.word[size] = <uint8_t> (0xE0 | (c >> 12))
-                        self.word[size + 1] = <uint8_t> (0x80 | ((c >> 6) & 0x3F))
-                        self.word[size + 2] = <uint8_t> (0x80 | (c & 0x3F))
+                        byte = <uint8_t> (0xE0 | (c >> 12))
+                        word[size] = byte
+                        h = fnv_step(h, byte)
+                        byte = <uint8_t> (0x80 | ((c >> 6) & 0x3F))
+                        word[size + 1] = byte
+                        h = fnv_step(h, byte)
+                        byte = <uint8_t> (0x80 | (c & 0x3F))
+                        word[size + 2] = byte
+                        h = fnv_step(h, byte)
                         size += 3
                     else:
-                        self.word[size] = <uint8_t> (0xF0 | (c >> 18))
-                        self.word[size + 1] = <uint8_t> (0x80 | ((c >> 12) & 0x3F))
-                        self.word[size + 2] = <uint8_t> (0x80 | ((c >> 6) & 0x3F))
-                        self.word[size + 3] = <uint8_t> (0x80 | (c & 0x3F))
+                        byte = <uint8_t> (0xF0 | (c >> 18))
+                        word[size] = byte
+                        h = fnv_step(h, byte)
+                        byte = <uint8_t> (0x80 | ((c >> 12) & 0x3F))
+                        word[size + 1] = byte
+                        h = fnv_step(h, byte)
+                        byte = <uint8_t> (0x80 | ((c >> 6) & 0x3F))
+                        word[size + 2] = byte
+                        h = fnv_step(h, byte)
+                        byte = <uint8_t> (0x80 | (c & 0x3F))
+                        word[size + 3] = byte
+                        h = fnv_step(h, byte)
                         size += 4
                     i += 1
                     if i == end:
@@ -554,7 +586,7 @@ cdef class FastTextModel:
                 if not encodable:
                     break
                 if not ended:  # past a "</s>" word, read on only to find a surrogate
-                    ended = self._token(self.word, size)
+                    ended = self._hashed_token(self.word, size, h)
             if not encodable:
                 out.append(fallback(text, max_chars))
                 continue
