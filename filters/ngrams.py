@@ -238,6 +238,8 @@ def _sorted_repetition(sorted_keys: np.ndarray, n_groups: cython.Py_ssize_t, cha
     rank: cython.Py_ssize_t
     code: cython.longlong
     hash_part: cython.ulonglong
+    # 2**40 - 1 as a C constant (a literal past 2**31 makes Cython compute with Python ints)
+    low40: cython.longlong = (cython.cast(cython.longlong, 1) << 40) - 1
     while i < size:
         hash_part = keys[i] >> 24
         j = i + 1
@@ -261,7 +263,7 @@ def _sorted_repetition(sorted_keys: np.ndarray, n_groups: cython.Py_ssize_t, cha
                     rep_sum[g] += b - a
                     rep_n[g] += 1
                     # (group, count) in one code, sorted by group, most frequent first
-                    codes[n_codes] = (g << 40) | (0xFFFFFFFFFF - (b - a))
+                    codes[n_codes] = (g << 40) | (low40 - (b - a))
                     n_codes += 1
             a = b
         i = j
@@ -284,7 +286,7 @@ def _sorted_repetition(sorted_keys: np.ndarray, n_groups: cython.Py_ssize_t, cha
                 rank = 0
                 k = min(int(math.sqrt(distinct[g])), rep_n[g])
             if rank < k:
-                top[g] += 0xFFFFFFFFFF - (code & 0xFFFFFFFFFF)  # the count
+                top[g] += low40 - (code & low40)  # the count
             rank += 1
         for g in range(n_groups):
             if total[g] > 0:

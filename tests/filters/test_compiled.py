@@ -152,6 +152,25 @@ def test_repetition_counts_the_same(plain):
                 pure.gopher_ngram_fractions(ids, lengths, top, dup), (trial, top, dup)
 
 
+def test_repetition_counts_the_same_on_crafted_hashes(plain):
+    """Hashes equal in their top 40 bits only (one key for the counts), many repeated
+    (group, count) pairs with large counts and spanning n-grams: the compiled codes and
+    top-k sums must decode each count exactly as numpy's bincounts."""
+    pure = plain["filters.ngrams"]
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        size = int(rng.integers(1, 5000))
+        top = rng.integers(0, 1 << 40, int(rng.integers(1, 30)), dtype=np.uint64) << np.uint64(24)
+        h = top[rng.integers(0, len(top), size)] | rng.integers(0, 1 << 24, size, dtype=np.uint64)
+        n_groups = int(rng.integers(1, 200))
+        n = int(rng.integers(1, 12))
+        groups = np.sort(rng.integers(0, n_groups, size + n - 1))
+        a = ngrams.grouped_and_whole_repetition(h, groups, n_groups, n)
+        b = pure.grouped_and_whole_repetition(h, groups, n_groups, n)
+        assert a[0].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist(), trial
+        assert (_bits(a[2]), _bits(a[3])) == (_bits(b[2]), _bits(b[3])), trial
+
+
 # -- documents -----------------------------------------------------------------------------------
 
 def _doc(key: str, *nodes, title: str | None = None, language: str | None = "en") -> Document:
