@@ -74,6 +74,12 @@ cdef inline uint32_t fnv_step(uint32_t h, uint8_t byte) noexcept nogil:
     return (h ^ <uint32_t> <int32_t> <int8_t> byte) * 16777619u
 
 
+cdef inline uint32_t put_byte(uint8_t *word, Py_ssize_t at, uint8_t byte, uint32_t h) noexcept nogil:
+    """Write one byte of a word's UTF-8 and return the FNV hash with it."""
+    word[at] = byte
+    return fnv_step(h, byte)
+
+
 cdef inline bint is_space(uint8_t c) noexcept nogil:
     return c == 32 or c == 10 or c == 13 or c == 9 or c == 11 or c == 12 or c == 0
 
@@ -498,7 +504,6 @@ cdef class FastTextModel:
         cdef Py_ssize_t length, end, i, size
         cdef uint32_t c  # a code point (Cython's Py_UCS4 arithmetic would go through str)
         cdef uint32_t h
-        cdef uint8_t byte
         cdef uint8_t* word
         cdef bint words, ended, encodable
         for text in texts:
@@ -537,45 +542,25 @@ cdef class FastTextModel:
                         self._grow_word(size + 4)
                         word = self.word
                     if c < 0x80:
-                        byte = <uint8_t> c
-                        word[size] = byte
-                        h = fnv_step(h, byte)
+                        h = put_byte(word, size, <uint8_t> c, h)
                         size += 1
                     elif c < 0x800:
-                        byte = <uint8_t> (0xC0 | (c >> 6))
-                        word[size] = byte
-                        h = fnv_step(h, byte)
-                        byte = <uint8_t> (0x80 | (c & 0x3F))
-                        word[size + 1] = byte
-                        h = fnv_step(h, byte)
+                        h = put_byte(word, size, <uint8_t> (0xC0 | (c >> 6)), h)
+                        h = put_byte(word, size + 1, <uint8_t> (0x80 | (c & 0x3F)), h)
                         size += 2
                     elif c < 0x10000:
                         if 0xD800 <= c <= 0xDFFF:
                             encodable = False
                             break
-                        byte = <uint8_t> (0xE0 | (c >> 12))
-                        word[size] = byte
-                        h = fnv_step(h, byte)
-                        byte = <uint8_t> (0x80 | ((c >> 6) & 0x3F))
-                        word[size + 1] = byte
-                        h = fnv_step(h, byte)
-                        byte = <uint8_t> (0x80 | (c & 0x3F))
-                        word[size + 2] = byte
-                        h = fnv_step(h, byte)
+                        h = put_byte(word, size, <uint8_t> (0xE0 | (c >> 12)), h)
+                        h = put_byte(word, size + 1, <uint8_t> (0x80 | ((c >> 6) & 0x3F)), h)
+                        h = put_byte(word, size + 2, <uint8_t> (0x80 | (c & 0x3F)), h)
                         size += 3
                     else:
-                        byte = <uint8_t> (0xF0 | (c >> 18))
-                        word[size] = byte
-                        h = fnv_step(h, byte)
-                        byte = <uint8_t> (0x80 | ((c >> 12) & 0x3F))
-                        word[size + 1] = byte
-                        h = fnv_step(h, byte)
-                        byte = <uint8_t> (0x80 | ((c >> 6) & 0x3F))
-                        word[size + 2] = byte
-                        h = fnv_step(h, byte)
-                        byte = <uint8_t> (0x80 | (c & 0x3F))
-                        word[size + 3] = byte
-                        h = fnv_step(h, byte)
+                        h = put_byte(word, size, <uint8_t> (0xF0 | (c >> 18)), h)
+                        h = put_byte(word, size + 1, <uint8_t> (0x80 | ((c >> 12) & 0x3F)), h)
+                        h = put_byte(word, size + 2, <uint8_t> (0x80 | ((c >> 6) & 0x3F)), h)
+                        h = put_byte(word, size + 3, <uint8_t> (0x80 | (c & 0x3F)), h)
                         size += 4
                     i += 1
                     if i == end:
