@@ -309,3 +309,10 @@ def test_another_selectolax_is_not_trusted(monkeypatch):
     assert dom_native.link() is False
     monkeypatch.undo()
     assert dom_native.link() is True
+
+
+def test_cell_separator_is_html_py_s():
+    """dom_native writes html.CELL_SEPARATOR's bytes itself (a C literal)."""
+    if html.dom_native is None:
+        pytest.skip("dom_native is not built here")
+    assert html.dom_native.CELL_SEPARATOR_TEXT == html.CELL_SEPARATOR
