@@ -161,6 +161,8 @@ cdef unsigned int _static_flags[STATIC_TAGS]
 cdef list _static_names = [None] * STATIC_TAGS
 cdef list _static_kinds = [None] * STATIC_TAGS
 cdef dict _dynamic_flags = {}
+# lexbor's fixed ids of <title> and <h1> (scan's title candidates), learned by _flags.
+cdef uintptr_t _title_id = 0, _h1_id = 0
 cdef object _html = None  # pipeline.extract.html, bound on first use (it imports this module)
 _state = {"linked": None}
 
@@ -263,6 +265,7 @@ cdef unsigned int _flags(il_node_t *node) except? 0:
             flags = _flags_of_name(name)
             _static_flags[tag_id] = flags
             _static_names[tag_id] = name
+            _learn_title_ids(name, tag_id)
             _static_kinds[tag_id] = _html.KIND_OF_TAG.get(name)
         return flags
     name = _tag_name(node)  # a custom element: its id is only valid in this document
@@ -272,6 +275,14 @@ cdef unsigned int _flags(il_node_t *node) except? 0:
             _dynamic_flags.clear()
         cached = _dynamic_flags[name] = _flags_of_name(name)
     return cached
+
+
+cdef void _learn_title_ids(str name, uintptr_t tag_id) noexcept:
+    global _title_id, _h1_id
+    if name == "title":
+        _title_id = tag_id
+    elif name == "h1":
+        _h1_id = tag_id
 
 
 cdef inline str _name_of(il_node_t *node):
@@ -593,8 +604,10 @@ def scan(size_t root, size_t body):
     (``css_first("base[href]")``), the elements dates._DATE_SELECTOR selects in document
     order, the page's text length (text_chars of ``body``, which is ``root`` or below it), and
     each table's LAYOUT_* bits by node address, for ``walk``: a table's layout search then
-    runs only where a junk container's fate decides it, instead of once per table."""
+    runs only where a junk container's fate decides it, instead of once per table; and the
+    elements html.find_title reads (``_title_candidate``)."""
     cdef il_node_t *top = <il_node_t*> root
+    cdef il_node_t *titles[4]  # the first <title>, og:title meta, twitter:title meta, <h1>
     cdef il_node_t *node = top.first_child
     cdef il_node_t *junk = NULL  # the junk element being passed through, if any
     cdef il_character_data_t *text
@@ -603,12 +616,12 @@ def scan(size_t root, size_t body):
     cdef size_t page_chars = 0
     cdef int containers = 0  # junk containers open (outside junk)
     cdef int bits, parent
-    cdef Element element
     cdef _Stack open_tables = _Stack()  # actions: LAYOUT_* bits | containers open at the table << 2
     cdef dict tables = {}
     href = None
     found_base = False
     candidates = []
+    memset(titles, 0, sizeof(titles))
     while node != NULL:
         if node.local_name == TAG_TEXT:
             text = <il_character_data_t*> node
@@ -624,9 +637,9 @@ def scan(size_t root, size_t body):
                 href = _attribute(node, "href", 4, &present)
                 found_base = present
             if _dated(node, flags):
-                element = Element.__new__(Element)
-                element.node = node
-                candidates.append(element)
+                candidates.append(_element(node))
+            if titles[0] == NULL or titles[1] == NULL or titles[2] == NULL or titles[3] == NULL:
+                _title_candidate(node, flags, titles)
             if junk == NULL:
                 if flags & T_LAYOUT and open_tables.size:
                     bits = open_tables.actions[open_tables.size - 1]
@@ -664,7 +677,42 @@ def scan(size_t root, size_t body):
             node = node.parent
             if node == top:
                 node = NULL
-    return href, candidates, page_chars, tables
+    return href, candidates, page_chars, tables, tuple([_element(titles[i]) for i in range(4)])
+
+
+cdef void _title_candidate(il_node_t *node, unsigned int flags, il_node_t **titles) noexcept:
+    """Keep ``node`` where it is the first match, in document order, of find_title's queries:
+    ``title``, ``meta[property="og:title"]``, ``meta[name="twitter:title"]``, ``h1`` (values
+    compared exactly, as lexbor's selectors do; in any namespace, so an svg <title> too)."""
+    cdef il_attr_t *attr
+    cdef size_t length = 0
+    cdef const unsigned char *name
+    if node.local_name == _title_id:
+        if titles[0] == NULL:
+            titles[0] = node
+    elif node.local_name == _h1_id:
+        if titles[3] == NULL:
+            titles[3] = node
+    elif flags & T_META:
+        attr = (<il_element_t*> node).first_attr
+        while attr != NULL:
+            name = _attr_name(attr, &length)
+            if name != NULL:
+                if titles[1] == NULL and _equal(name, length, "property", 8) and _value_is(attr, "og:title", False):
+                    titles[1] = node
+                elif titles[2] == NULL and _equal(name, length, "name", 4) and _value_is(attr, "twitter:title", False):
+                    titles[2] = node
+            attr = attr.next
+
+
+cdef object _element(il_node_t *node):
+    """An Element for ``node``, or None for NULL."""
+    cdef Element element
+    if node == NULL:
+        return None
+    element = Element.__new__(Element)
+    element.node = node
+    return element
 
 
 cdef class _Stack:

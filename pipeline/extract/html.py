@@ -735,14 +735,16 @@ def select_main_blocks(walker: _Walker) -> list[_Block]:
 
 
 # -- metadata ------------------------------------------------------------------------------
-def find_title(tree: LexborHTMLParser) -> str | None:
-    for selector, attribute in (
-        ("title", None),
-        ('meta[property="og:title"]', "content"),
-        ('meta[name="twitter:title"]', "content"),
-        ("h1", None),
-    ):
-        node = tree.css_first(selector)
+_TITLE_QUERIES = (("title", None), ('meta[property="og:title"]', "content"),
+                  ('meta[name="twitter:title"]', "content"), ("h1", None))
+
+
+def find_title(tree: LexborHTMLParser, candidates: tuple | None = None) -> str | None:
+    """The page's title: the first of <title>, og:title, twitter:title and <h1> that has text.
+    ``candidates``, when given, are what each query's css_first gives (dom_native.scan finds
+    all four in its one pass; each query walks the tree)."""
+    for i, (selector, attribute) in enumerate(_TITLE_QUERIES):
+        node = tree.css_first(selector) if candidates is None else candidates[i]
         if node is None:
             continue
         value = node.attributes.get(attribute) if attribute else node.text(deep=True)
@@ -809,11 +811,10 @@ def extract_document(html: str, url: str) -> Extracted:
 
 def _extract(html: str, url: str) -> Extracted:
     tree = LexborHTMLParser(html)
-    title = find_title(tree)
     if NATIVE_WALK:
-        date, walker = _native_walk(tree, url)
+        title, date, walker = _native_walk(tree, url)
     else:
-        date = find_date(tree)
+        title, date = find_title(tree), find_date(tree)
         walker = _python_walk(tree, url, html)
     nodes = _to_nodes(select_main_blocks(walker)) if walker is not None else []
     return Extracted(title=title, date=date, nodes=nodes)
@@ -832,17 +833,17 @@ def _python_walk(tree: LexborHTMLParser, url: str, html: str) -> _Walker | None:
     return walker
 
 
-def _native_walk(tree: LexborHTMLParser, url: str) -> tuple[str | None, _Walker | None]:
-    """The date and _python_walk's walker, in C. The tree is not changed: the walk leaves junk
-    out and skips or unwraps junk containers as it meets them, with the same result."""
+def _native_walk(tree: LexborHTMLParser, url: str) -> tuple[str | None, str | None, _Walker | None]:
+    """The title, the date and _python_walk's walker, in C. The tree is not changed: the walk
+    leaves junk out and skips or unwraps junk containers as it meets them, with the same result."""
     root = tree.root
     body = tree.body or root
     if root is None or body is None:
-        return find_date(tree), None
-    href, date_candidates, page_chars, tables = dom_native.scan(root.mem_id, body.mem_id)
+        return find_title(tree), find_date(tree), None
+    href, date_candidates, page_chars, tables, titles = dom_native.scan(root.mem_id, body.mem_id)
     walker = _Walker(_resolve_base(url, href), page_chars)
     dom_native.walk(walker, body.mem_id, tables)
-    return find_date(tree, date_candidates), walker
+    return find_title(tree, titles), find_date(tree, date_candidates), walker
 
 
 # -- the native walk -----------------------------------------------------------------------
@@ -881,11 +882,14 @@ def _walk_result(walker: _Walker) -> tuple:
             walker.named_boilerplate, walker.containers)  # fmt: skip
 
 
-def _walk_both(html: str, url: str) -> tuple[tuple | None, tuple | None]:
-    """The Python walk's and the native walk's results on one page (for the probe and tests)."""
-    python = _python_walk(LexborHTMLParser(html), url, html)
-    _, native = _native_walk(LexborHTMLParser(html), url)
-    return tuple(_walk_result(w) if w is not None else None for w in (python, native))
+def _walk_both(html: str, url: str) -> tuple[tuple, tuple]:
+    """The Python walk's and the native walk's (title, date, walk result) on one page (for the
+    probe and tests)."""
+    tree = LexborHTMLParser(html)
+    python = (find_title(tree), find_date(tree), _python_walk(tree, url, html))  # dates before the walk strips
+    native = _native_walk(LexborHTMLParser(html), url)
+    return tuple((title, date, _walk_result(w) if w is not None else None)  # type: ignore[return-value]
+                 for title, date, w in (python, native))
 
 
 def _native_walk_works() -> bool:

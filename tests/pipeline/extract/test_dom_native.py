@@ -225,7 +225,7 @@ def test_scan_table_bits_decide_tables_as_searching_them_does():
         results = []
         for use_bits in (True, False):
             tree = html.LexborHTMLParser(text)
-            href, _, page_chars, tables = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
+            href, _, page_chars, tables, _ = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
             walker = html._Walker(html._resolve_base(URL, href), page_chars)
             html.dom_native.walk(walker, tree.body.mem_id, tables if use_bits else None)
             results.append(html._walk_result(walker))
@@ -273,11 +273,46 @@ def test_date_candidates_are_what_the_date_query_selects():
     found = 0
     for seed in range(300):
         tree = LexborHTMLParser(generated_page(seed))
-        _, candidates, _, _ = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
+        _, candidates, _, _, _ = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
         assert described(candidates) == described(once(tree.css(_DATE_SELECTOR))), seed
         assert find_date(tree, candidates) == find_date(tree)
         found += find_date(tree) is not None
     assert found > 50
+
+
+_TITLE_PARTS = (
+    "<title>Site title</title>", "<title>  </title>", "<title>late</title>", "<svg><title>icon</title></svg>",
+    '<meta property="og:title" content="Open Graph">', '<meta property="og:title">', '<meta property="OG:TITLE" content="x">',
+    '<meta PROPERTY="og:title" content="upper name">', '<meta property="og:title " content="space">',
+    '<meta name="twitter:title" content="Tweet">', '<meta name="Twitter:Title" content="y">', '<meta content="z" name="twitter:title">',
+    "<h1>Heading <b>bold</b></h1>", "<h1></h1>", "<noscript><h1>in noscript</h1></noscript>",
+    "<template><title>in template</title></template>", "<h2>not a title</h2>",
+)
+
+
+@native_only
+def test_title_candidates_are_what_each_title_query_selects():
+    """scan's four title elements are what find_title's four css_first queries give, so the
+    title is the same; pages mix titles, og/twitter metas (with and without content, other
+    cases), an svg <title>, <h1>s in and out of junk."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    titled = 0
+    for seed in range(400):
+        rng = random.Random(seed)
+        parts = rng.sample(_TITLE_PARTS, rng.randrange(5))
+        cut = rng.randrange(len(parts) + 1)
+        page = generated_page(seed).replace("<body", "<head>" + "".join(parts[:cut]) + "</head><body", 1)
+        page = page.replace("</body>", "".join(parts[cut:]) + "</body>", 1)
+        tree = LexborHTMLParser(page)
+        *_, titles = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
+        queried = [tree.css_first(selector) for selector, _ in html._TITLE_QUERIES]
+        assert [t is None for t in titles] == [q is None for q in queried], (seed, page)
+        assert [(t.tag, t.attributes, t.text()) for t in titles if t is not None] == [
+            (q.tag, q.attributes, q.text()) for q in queried if q is not None], seed
+        assert html.find_title(tree, titles) == html.find_title(tree)
+        titled += html.find_title(tree) is not None
+    assert titled > 200
 
 
 @native_only
@@ -290,7 +325,7 @@ def test_scan_finds_the_base_and_the_text_length_without_junk():
         tree, stripped = LexborHTMLParser(page), LexborHTMLParser(page)
         base = stripped.css_first("base[href]")
         html.strip_junk(stripped)  # the scan leaves junk out without changing the tree
-        href, _, page_chars, _ = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
+        href, _, page_chars, _, _ = html.dom_native.scan(tree.root.mem_id, tree.body.mem_id)
         assert href == (base.attributes["href"] if base is not None else None)
         assert page_chars == len(stripped.body.text(deep=True))
         bases += href is not None
