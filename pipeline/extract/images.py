@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
+from functools import lru_cache
+from urllib.parse import urljoin, urlsplit
 
 from schemas.document import ImageNode
 
@@ -164,10 +165,40 @@ def _is_verbatim_url(url: str, base_url: str) -> bool:
     )
 
 
+# A root-relative path ("/img/a.jpg", most relative image URLs) that urljoin appends as it is
+# to the base's "scheme://netloc": no "//" (urljoin drops empty segments), no "/." (dot
+# segments are resolved), no ';', '?' or '#' (params, query and fragment are re-joined), only
+# characters urlsplit keeps (no tab/CR/LF, ASCII).
+_ROOT_PATH_RE = re.compile(r"/[A-Za-z0-9\-_.~!$&'()*+,=:@%/]*")
+
+
+@lru_cache(maxsize=256)
+def _origin(base_url: str) -> str | None:
+    """The "scheme://netloc" urljoin puts before a root-relative path, for an http(s) base with
+    a host that parses without error (ASCII, no brackets); else None (urljoin decides)."""
+    if not base_url.isascii() or "[" in base_url or "]" in base_url:
+        return None
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _root_relative(url: str, base_url: str) -> str | None:
+    """urljoin(base_url, url) for a plain root-relative ``url`` without its ~5 µs, or None
+    where urljoin must decide."""
+    if "//" in url or "/." in url or _ROOT_PATH_RE.fullmatch(url) is None:
+        return None
+    origin = _origin(base_url)
+    return None if origin is None else origin + url
+
+
 def absolute_url(url: str, base_url: str) -> str | None:
     """Resolve against the base; keep only http(s) results."""
     url = url.strip()
-    if _is_verbatim_url(url, base_url):
+    if url[:1] == "/":
+        resolved = _root_relative(url, base_url)
+        if resolved is not None:
+            return resolved
+    elif _is_verbatim_url(url, base_url):
         return url
     try:
         resolved = urljoin(base_url, url)

@@ -1,4 +1,5 @@
-"""absolute_url's fast path for http(s) URLs gives what urljoin gives, on generated and real URLs."""
+"""absolute_url's fast paths (http(s) URLs kept as they are, root-relative paths after the base's
+scheme and host) give what urljoin gives, on generated and real URLs."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ PLAIN_PATHS = [
     "", "/", "/img/photo.jpg", "/a/b/../c.png", "/./x.gif", "/wp-content/uploads/2020/01/a-b_c.jpeg",
     "/i/%E2%9C%93.png", "/a//b", "/~u/$x!'()*+,=@:.webp",
 ]  # fmt: skip
+ROOT_PATHS = [p for p in PLAIN_PATHS + PATHS if p.startswith("/")] + [
+    "/images/star.png", "/_next/static/a-2e2f.png", "/sites/default/files/x_0.jpg", "/.well-known/x.png", "/a/./b.gif",
+]  # fmt: skip
 PLAIN_TAILS = ["", "", "?w=600&h=400", "?v=1.2", "#top", "?a=1#b", "?x?y", "#a#b"]
 SPECIALS = [
     "http://", "https://", "http:///x.jpg", "http:x.jpg", "https:/x.jpg", "http://?x", "http://#x",
@@ -64,10 +68,13 @@ def generated_urls(count: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     urls = list(SPECIALS)
     while len(urls) < count:
-        if rng.random() < 0.5:  # anything the grammar makes
+        roll = rng.random()
+        if roll < 0.4:  # anything the grammar makes
             parts = (SCHEMES, SEPARATORS, NETLOCS, PATHS, QUERIES, FRAGMENTS)
-        else:
+        elif roll < 0.8:
             parts = (PLAIN_SCHEMES, PLAIN_HOSTS, PLAIN_PATHS, PLAIN_TAILS)
+        else:  # root-relative: the other fast path's case
+            parts = (ROOT_PATHS, PLAIN_TAILS + QUERIES + FRAGMENTS)
         url = "".join(rng.choice(part) for part in parts)
         if rng.random() < 0.3:  # a stray character anywhere
             at = rng.randrange(len(url) + 1)
@@ -93,11 +100,16 @@ def _compare(urls: list[str], bases: list[str]) -> int:
     mismatches = []
     for base in bases:
         for url in urls:
-            if images._is_verbatim_url(url.strip(), base):
+            stripped = url.strip()
+            # The fast paths' claims themselves, before absolute_url's own post-processing.
+            if images._is_verbatim_url(stripped, base):
                 fast += 1
-                # The fast path's claim itself, before absolute_url's own post-processing.
-                if urljoin(base, url.strip()) != url.strip():
-                    mismatches.append((url, base, "urljoin", urljoin(base, url.strip())))
+                if urljoin(base, stripped) != stripped:
+                    mismatches.append((url, base, "urljoin", urljoin(base, stripped)))
+            if stripped[:1] == "/" and (root := images._root_relative(stripped, base)) is not None:
+                fast += 1
+                if urljoin(base, stripped) != root:
+                    mismatches.append((url, base, root, urljoin(base, stripped)))
             expected = reference_absolute_url(url, base)
             if absolute_url(url, base) != expected:
                 mismatches.append((url, base, absolute_url(url, base), expected))
@@ -205,3 +217,14 @@ def test_choose_source_without_lazy_attributes_is_unchanged():
         attrs = {name: rng.choice(values) for name in rng.sample(names, rng.randrange(len(names)))}
         picture = rng.choice(values)
         assert images.choose_source(attrs, picture) == reference(attrs, picture), (attrs, picture)
+
+
+def test_root_relative_fast_path_only_where_urljoin_appends_the_path():
+    base = "HTTPS://Img.Example.com:8080/dir/page.html?q=1#f"
+    for url in ["/a.jpg", "/", "/a/b/", "/~u/$x!'()*+,=@:%20.webp"]:
+        assert images._root_relative(url, base) == urljoin(base, url) == "https://Img.Example.com:8080" + url
+    for url in ["/a//b.jpg", "//cdn/x.jpg", "/./x.gif", "/a/../b.gif", "/a/..", "/a;p", "/a?x", "/a#f", "/a b",
+                "/\u00e9.jpg", "/a\tb", "/[x]", "/a\\b"]:
+        assert images._root_relative(url, base) is None, url
+    for other in ["ftp://files.example.com/", "http://[::1]/x", "http://b\u00fccher.de/", "/relative/base", "", "http:///x"]:
+        assert images._root_relative("/a.jpg", other) is None, other
