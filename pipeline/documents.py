@@ -8,7 +8,7 @@ scorers) are Stages, run by the extract task on the documents built here.
 from __future__ import annotations
 
 from pipeline.config import ExtractConfig
-from pipeline.extract.charset import decode_html
+from pipeline.extract.charset import decode_html_source
 from pipeline.extract.html import extract_document
 from pipeline.warc.records import WarcRecord
 from schemas import Document, DocumentKind, document_id
@@ -88,8 +88,8 @@ def build_document(record: WarcRecord, config: ExtractConfig) -> Document | str:
         doc.source = record.payload
         return doc
     doc = _base_document(record, DocumentKind.HTML)
-    html, doc.charset = decode_html(record.payload, record.charset)
-    extracted = extract_document(html, doc.url)
+    html, doc.charset, source = decode_html_source(record.payload, record.charset)
+    extracted = extract_document(html, doc.url, source)
     doc.nodes = list(extracted.nodes)
     doc.title, doc.date = extracted.title, extracted.date
     doc.renumber()

@@ -170,36 +170,44 @@ def decode_html(payload: bytes, header_charset: str | None) -> tuple[str, str]:
     iso-8859-1, and text really written in a legacy charset is practically never valid utf-8,
     so a strict utf-8 success is stronger evidence than the label.
     """
+    text, name, _ = decode_html_source(payload, header_charset)
+    return text, name
+
+
+def decode_html_source(payload: bytes, header_charset: str | None) -> tuple[str, str, bytes | None]:
+    """``decode_html``'s (text, codec name) and, when ``payload`` is exactly ``text`` in UTF-8
+    (ASCII, or valid UTF-8 without a BOM), ``payload`` itself, else None: the parser reads
+    UTF-8 bytes, which then need no encoding again."""
     if not payload:
-        return "", "utf-8"
+        return "", "utf-8", None
     bom = _sniff_bom(payload)
     if bom is not None:
         name, skip = bom
-        return payload[skip:].decode(name, errors="replace"), name
+        return payload[skip:].decode(name, errors="replace"), name, None
 
     declared = _declared_encodings(payload, header_charset)
     if payload.isascii():
         name = next((e for e in declared if _ascii_compatible(e)), "utf-8")
-        return payload.decode("ascii"), name
+        return payload.decode("ascii"), name, payload
 
     text = _try_decode(payload, "utf-8")
     if text is not None:
-        return text, "utf-8"
+        return text, "utf-8", payload
     for encoding in declared:
         text = _try_decode(payload, encoding)
         if text is not None:
-            return text, encoding
+            return text, encoding, None
     for encoding in declared:
         text = _decode_mostly(payload, encoding)
         if text is not None:
-            return text, encoding
+            return text, encoding, None
 
     detected = _detect(payload)
     if detected is not None and detected not in declared:
         text = _decode_mostly(payload, detected)
         if text is not None:
-            return text, detected
+            return text, detected, None
 
     # Last resort: the page's own claim, else the detector's guess, else utf-8; lossy.
     fallback = declared[0] if declared else detected or "utf-8"
-    return payload.decode(fallback, errors="replace"), fallback
+    return payload.decode(fallback, errors="replace"), fallback, None

@@ -797,20 +797,22 @@ def remove_junk_containers(root: LexborNode, page_chars: int) -> None:
 
 
 # -- entry point ---------------------------------------------------------------------------
-def extract_document(html: str, url: str) -> Extracted:
-    """Main text blocks and in-place images of one HTML page. Never raises on bad HTML."""
-    if not html or not html.strip():
+def extract_document(html: str, url: str, source: bytes | None = None) -> Extracted:
+    """Main text blocks and in-place images of one HTML page. Never raises on bad HTML.
+    ``source``: ``html`` in UTF-8 when the caller has it (charset.decode_html_source), which the
+    parser reads as it is instead of encoding ``html`` again."""
+    if not html or html.isspace():  # what "not html.strip()" says, without copying the page
         return Extracted(title=None, date=None, nodes=[])
     try:
-        return _extract(html, url)
+        return _extract(html, url, source)
     except (ValueError, TypeError, AttributeError, IndexError, KeyError, RuntimeError):
         # The parser and heuristics see arbitrary input; a page that trips them is a bad
         # record, not a reason to stop a Spark task.
         return Extracted(title=None, date=None, nodes=[])
 
 
-def _extract(html: str, url: str) -> Extracted:
-    tree = LexborHTMLParser(html)
+def _extract(html: str, url: str, source: bytes | None = None) -> Extracted:
+    tree = LexborHTMLParser(html if source is None else source)
     if NATIVE_WALK:
         title, date, walker = _native_walk(tree, url)
     else:

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from pipeline.extract.charset import charset_from_content_type, decode_html, normalize_charset
+from pipeline.extract.charset import charset_from_content_type, decode_html, decode_html_source, normalize_charset
 
 CHINESE = "中文网页标题，简体字测试"
 RUSSIAN = "О компании - Стратегия пожарной безопасности"
@@ -100,3 +100,25 @@ def test_common_crawl_pages_decode(shared_data) -> None:
             assert re.search(script, title.group(1)), title.group(1)
             seen.add(label)
     assert seen == {"gb2312", "gbk", "windows-1251"}
+
+
+SOURCE_CASES = [
+    (b"", None), (b"<p>plain ascii</p>", None), (b"<p>ascii declared</p>", "iso-8859-1"),
+    (page(CHINESE).encode("utf-8"), None), (page(CHINESE).encode("utf-8"), "gbk"),
+    (codecs.BOM_UTF8 + page(CHINESE).encode("utf-8"), None),  # text without the BOM: not the payload
+    (codecs.BOM_UTF16_LE + page(CHINESE).encode("utf-16-le"), None),
+    (page(CHINESE).encode("gbk"), "gbk"), (page(CHINESE).encode("gbk"), None),
+    (page(RUSSIAN).encode("cp1251"), None), (page("caf\u00e9").encode("latin-1"), "iso-8859-1"),
+    (page(CHINESE).encode("utf-8")[:-9] + b"\xff\xfe" + b"</html>", None),  # invalid utf-8: replaced
+    (b"\xff\xfe\xfd" * 10, "no-such-charset"), (bytes(range(256)) * 3, None), (b"\x00<p>nul</p>", None),
+]
+
+
+@pytest.mark.parametrize(("payload", "header"), SOURCE_CASES)
+def test_source_is_the_payload_exactly_when_it_is_the_text_in_utf8(payload: bytes, header: str | None) -> None:
+    text, name, source = decode_html_source(payload, header)
+    assert (text, name) == decode_html(payload, header)
+    if source is not None:
+        assert source is payload and text.encode("utf-8") == payload
+    else:  # None only where the payload is not the text in UTF-8 (or is empty)
+        assert not payload or payload.startswith(codecs.BOM_UTF8) or text.encode("utf-8", "surrogatepass") != payload

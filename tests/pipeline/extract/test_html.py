@@ -225,3 +225,28 @@ def test_broken_and_empty_input_does_not_raise(html: str) -> None:
 
 def test_empty_input_has_no_nodes() -> None:
     assert extract_document("", URL) == Extracted(title=None, date=None, nodes=[])
+
+
+def test_utf8_source_gives_the_same_document_as_the_text(shared_data) -> None:
+    """The parser reads the page's own UTF-8 bytes where decode_html_source has them: the same
+    title, date and nodes as from the decoded text, on the real pages."""
+    from bench.extract import html_files, warc_html_responses
+    from pipeline.extract.charset import charset_from_content_type, decode_html_source
+
+    with_source = 0
+    for url, payload, content_type in [*html_files(shared_data), *warc_html_responses(shared_data)]:
+        text, _, source = decode_html_source(payload, charset_from_content_type(content_type))
+        if source is None:
+            continue
+        with_source += 1
+        assert extract_document(text, url, source) == extract_document(text, url), url
+    assert with_source > 250
+
+
+@pytest.mark.parametrize("html", ["", " ", "\n\t ", "\u3000\xa0\u2028", " <p>x</p> "])
+def test_blank_pages_give_nothing(html: str) -> None:
+    expected = Extracted(title=None, date=None, nodes=[]) if not html.strip() else None
+    result = extract_document(html, URL, html.encode())
+    assert result == extract_document(html, URL)
+    if expected is not None:
+        assert result == expected
