@@ -29,13 +29,18 @@ from libc.stdint cimport uintptr_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcmp, memcpy, memset, strlen
 
-from pipeline.extract.boilerplate import BOILERPLATE_ROLES, hiding_style
+from pipeline.extract.boilerplate import BOILERPLATE_ROLES, MAX_LEGAL_NOTICE_CHARS, hiding_style
 
 cdef extern from "<dlfcn.h>":
     void *dlopen(const char *filename, int flags)
     void *dlsym(void *handle, const char *symbol)
     int RTLD_NOW
     int RTLD_NOLOAD
+
+cdef extern from "Python.h":
+    int PyUnicode_KIND(object text)
+    void *PyUnicode_DATA(object text)
+    unsigned int PyUnicode_READ(int kind, void *data, Py_ssize_t index)  # a Py_UCS4, as a number
 
 cdef extern from *:
     """
@@ -715,6 +720,52 @@ cdef object _element(il_node_t *node):
     return element
 
 
+cdef Py_ssize_t _MAX_NOTICE_CHARS = MAX_LEGAL_NOTICE_CHARS
+
+
+cdef bint _not_a_notice(str text) noexcept:
+    """boilerplate.is_legal_notice(text) is False, told without calling it: the text is too long,
+    or holds none of its exact pre-check's strings: "copyr", "(c)", "all r" in any ASCII case
+    (no other character lower-cases to their letters), "©", "所有", "备", "证", "證"."""
+    cdef Py_ssize_t i, n = len(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef unsigned int c
+    if n > _MAX_NOTICE_CHARS:
+        return True
+    for i in range(n):
+        c = PyUnicode_READ(kind, data, i)
+        if 65 <= c <= 90:
+            c += 32
+        if c == 99 and _lower_is(kind, data, i + 1, n, "opyr"):  # c
+            return False
+        if c == 40 and _lower_is(kind, data, i + 1, n, "c)"):  # (
+            return False
+        if c == 97 and _lower_is(kind, data, i + 1, n, "ll r"):  # a
+            return False
+        if c == 0xA9 or c == 0x5907 or c == 0x8BC1 or c == 0x8B49:  # © 备 证 證
+            return False
+        if c == 0x6240 and i + 1 < n and PyUnicode_READ(kind, data, i + 1) == 0x6709:  # 所有
+            return False
+    return True
+
+
+cdef inline bint _lower_is(int kind, void *data, Py_ssize_t at, Py_ssize_t n, const char *word) noexcept:
+    """``text[at:]`` starts with ``word`` (lower-case letters, ')' and ' ') in any ASCII case."""
+    cdef Py_ssize_t k = 0
+    cdef unsigned int c
+    while word[k] != 0:
+        if at + k >= n:
+            return False
+        c = PyUnicode_READ(kind, data, at + k)
+        if 65 <= c <= 90:
+            c += 32
+        if c != <unsigned char> word[k]:
+            return False
+        k += 1
+    return True
+
+
 cdef class _Stack:
     """The open elements of the walk and their exit actions (pages nest thousands deep)."""
     cdef il_node_t **nodes
@@ -811,9 +862,10 @@ cdef class NativeWalk:
         if kind == _html.TABLE:
             text = text.strip(" |")
         if text:
-            self.blocks.append(self.block_type(
-                kind, text, link_chars, tuple(self.ancestors), None, self.boilerplate_depth > 0
-            ))
+            block = self.block_type(kind, text, link_chars, tuple(self.ancestors), None, self.boilerplate_depth > 0)
+            if _not_a_notice(text):
+                block._notice = False  # else the block looks it up when asked, as the Python walk's do
+            self.blocks.append(block)
         return 0
 
     cdef int add_image(self, image) except -1:

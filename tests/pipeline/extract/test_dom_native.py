@@ -351,3 +351,43 @@ def test_cell_separator_is_html_py_s():
     if html.dom_native is None:
         pytest.skip("dom_native is not built here")
     assert html.dom_native.CELL_SEPARATOR_TEXT == html.CELL_SEPARATOR
+
+
+LONG_TEXT = "A paragraph of the article with enough words in it to count as the good main text of the page. " * 2
+_NOTICES = [
+    "Copyright 2021 Example Media", "COPYRIGHT (C) 2020", "copyright (c) 1999 the authors", "(c) 2019 Example",
+    "(C) 2018", "All Rights Reserved.", "ALL RIGHTS RESERVED", "© 2020 Example", "Text © Example", "版权所有 ©",
+    "京ICP备12345678号", "粤公网安备 44030502000001号", "Copyrighted material follows, all reused",
+    "the copy right holder", "call refunds", "ab(c)d", "x" * 290 + " copyright 2020", "y" * 301 + " (c) 2020",
+    "A plain sentence about nothing in particular, long enough to be good text on a page.",
+]
+
+
+@native_only
+def test_native_blocks_preset_notice_only_where_it_is_false():
+    """The native walk marks a block "not a notice" itself where is_legal_notice's own pre-check
+    would say so (too long, or none of its strings in the lower-cased text) and leaves the
+    others to it; the documents are the Python walk's."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    from pipeline.extract.boilerplate import MAX_LEGAL_NOTICE_CHARS, is_legal_notice
+
+    def surely_not(text: str) -> bool:
+        low = text.lower()
+        return len(text) > MAX_LEGAL_NOTICE_CHARS or not any(
+            s in low for s in ("copyr", "(c)", "all r", "©", "所有", "备", "证", "證"))
+
+    pages = {f"notice {i}": (f"<html><body><p>{LONG_TEXT}</p><div><p>{t}</p></div><p>{LONG_TEXT}</p></body></html>", URL)
+             for i, t in enumerate(_NOTICES)}
+    pages.update({f"generated {seed}": (generated_page(seed), URL) for seed in range(200)})
+    preset = lazy = 0
+    for text, url in pages.values():
+        _, _, walker = html._native_walk(LexborHTMLParser(text), url)
+        for block in walker.blocks:
+            if block.text:
+                assert (block._notice is False) == surely_not(block.text), block.text
+                assert block._notice is None or not is_legal_notice(block.text)
+                preset += block._notice is False
+                lazy += block._notice is None
+    assert len([t for t in _NOTICES if is_legal_notice(t)]) >= 10 and preset > 100 and lazy > 100
+    _same({key: value for key, value in pages.items() if key.startswith("notice")})
