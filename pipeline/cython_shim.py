@@ -14,8 +14,10 @@ def _same(f: Any) -> Any:
     return f
 
 
-def _declare(*_args: Any, **_kwargs: Any) -> None:
-    return None
+def _declare(*args: Any, **_kwargs: Any) -> Any:
+    """``cython.declare(T)`` gives None, ``cython.declare(T, value)`` the value (as Cython's own
+    shadow module does)."""
+    return args[1] if len(args) > 1 else None
 
 
 def _directive(*_args: Any, **_kwargs: Any) -> Any:

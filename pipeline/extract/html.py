@@ -171,6 +171,7 @@ class _Block:
     image = cython.declare(object, visibility="public")
     in_boilerplate = cython.declare(cython.bint, visibility="public")
     _notice = cython.declare(object, visibility="public")
+    good = cython.declare(cython.int)  # _is_good's answer once asked, else -1
 
     def __init__(
         self,
@@ -189,6 +190,7 @@ class _Block:
         self.image = image
         self.in_boilerplate = in_boilerplate
         self._notice: bool | None = None
+        self.good = -1
 
     @property
     def link_density(self) -> float:
@@ -525,13 +527,38 @@ class _Walker:
 
 
 # -- choosing the main content ------------------------------------------------------------
-def _is_good(block: _Block) -> bool:
-    return (
-        block.kind not in (IMAGE, HEADING, CAPTION)
-        and block.chars >= MIN_GOOD_CHARS
-        and block.link_density <= MAX_GOOD_LINK_DENSITY
-        and not block.notice
-    )
+# The selection reads every block's link density and notice several times: compiled, these read
+# the C fields (the properties are Python calls); the same values.
+@cython.cfunc
+@cython.inline
+def _density(block: _Block) -> cython.double:
+    return block.link_chars / block.chars if block.chars else 0.0
+
+
+@cython.cfunc
+@cython.inline
+def _is_notice(block: _Block) -> cython.bint:
+    return block._notice if block._notice is not None else block.notice
+
+
+# C copies of the thresholds _is_good compares with (Python numbers would box every count).
+_MIN_GOOD = cython.declare(cython.Py_ssize_t, MIN_GOOD_CHARS)
+_MAX_GOOD_DENSITY = cython.declare(cython.double, MAX_GOOD_LINK_DENSITY)
+
+
+@cython.cfunc
+def _is_good(block: _Block) -> cython.bint:
+    """Good text: long enough, few links, no notice. Asked up to three times per block."""
+    kind: str
+    if block.good < 0:
+        kind = block.kind
+        block.good = (
+            kind != IMAGE and kind != HEADING and kind != CAPTION
+            and block.chars >= _MIN_GOOD
+            and _density(block) <= _MAX_GOOD_DENSITY
+            and not _is_notice(block)
+        )
+    return block.good
 
 
 def _good_text_per_element(blocks: list[_Block]) -> tuple[dict[int, int], int]:
@@ -647,7 +674,7 @@ def choose_container(
 def _keep(block: _Block, listing: _Listing | None) -> bool:
     if block.kind == IMAGE:
         return True
-    if block.link_density > MAX_KEPT_LINK_DENSITY or block.notice:
+    if _density(block) > MAX_KEPT_LINK_DENSITY or _is_notice(block):
         return False
     # A listing item's own short texts are prices, ratings and buttons; its image is the content.
     return listing is None or block.kind == HEADING or _is_good(block) or not listing.holds(block)
@@ -669,7 +696,7 @@ def index_list(walker: _Walker, blocks: list[_Block]) -> list[_Block]:
     items: dict[int, set[int]] = {}
     page_chars = 0
     for block in blocks:
-        if block.notice or block.kind == IMAGE:
+        if _is_notice(block) or block.kind == IMAGE:
             continue
         page_chars += block.chars
         item = _list_item(walker, block) if block.kind == LIST else None
