@@ -97,6 +97,8 @@ def parse_dimension(value: str | None) -> int | None:
     """An integer pixel hint from an attribute like "640", "640px" or "640.0"; None otherwise."""
     if not value:
         return None
+    if value.isascii() and value.isdigit():  # "640": what the pattern would match, whole
+        return int(value)
     match = _LEADING_INT_RE.match(value)
     return int(match.group(1)) if match else None
 
@@ -221,10 +223,18 @@ def is_decorative(
         return True
     path = url.split("?", 1)[0].lower()
     tail = "/".join(path.rsplit("/", 2)[-2:])  # the file and its folder ("/icons/x.png")
-    if _DECORATIVE_RE.search(tail):
+    if _decorative_name(tail):
         return True
     cls = attrs.get("class")
-    return bool(cls) and _DECORATIVE_RE.search(cls.lower()) is not None
+    return bool(cls) and _decorative_name(cls.lower())
+
+
+def _decorative_name(name: str) -> bool:
+    """_DECORATIVE_RE finds a word in ``name`` (lower case). Exact pre-check, three times
+    cheaper than the search: every match holds one of these strings literally."""
+    return ("logo" in name or "icon" in name or "avatar" in name or "sprite" in name or "emoji" in name
+            or "smilies" in name or "spinner" in name or "ads" in name or "advert" in name) and (
+        _DECORATIVE_RE.search(name) is not None)
 
 
 def has_meaningful_alt(alt: str | None) -> bool:

@@ -228,3 +228,38 @@ def test_root_relative_fast_path_only_where_urljoin_appends_the_path():
         assert images._root_relative(url, base) is None, url
     for other in ["ftp://files.example.com/", "http://[::1]/x", "http://b\u00fccher.de/", "/relative/base", "", "http:///x"]:
         assert images._root_relative("/a.jpg", other) is None, other
+
+
+def test_parse_dimension_fast_path_matches_the_pattern():
+    """"640" skips the regex; every value still parses as the pattern alone would."""
+
+    def reference(value):
+        match = images._LEADING_INT_RE.match(value) if value else None
+        return int(match.group(1)) if match else None
+
+    rng = random.Random(3)
+    parts = ["", "0", "7", "640", "0640", "12345678901234567890", " ", "\t", "px", "PX", ".5", ".", "²", "٣", "１", "-", "+", "e3", "%"]
+    values = [None, "", *parts] + ["".join(rng.choice(parts) for _ in range(rng.randrange(1, 4))) for _ in range(3000)]
+    fast = 0
+    for value in values:
+        assert images.parse_dimension(value) == reference(value), repr(value)
+        fast += bool(value) and value.isascii() and value.isdigit()
+    assert fast > 300
+
+
+def test_decorative_pre_check_is_exact():
+    """_decorative_name skips the search only where it cannot match: checked on every word
+    of the pattern in many spellings and contexts, and on random names."""
+    words = ["logo", "logos", "icon", "icons", "favicon", "favicons", "avatar", "avatars", "gravatar", "sprite",
+             "sprites", "emoji", "emojis", "smilies", "spinner", "ads", "advert", "adverts", "advertisement",
+             "advertisements", "adserver", "iconic", "catalogue", "loads", "uploads", "header", "ad", "a-d-s"]
+    contexts = ["{}", "/{}.png", "x-{}-y", "{}_1", "9{}", "a{}", "{}b", "img/{}/x.jpg", "{} {}", "é{}", "{}é"]
+    rng = random.Random(5)
+    names = [c.format(w, w) for w in words for c in contexts]
+    alphabet = "abcdefghilmnoprstuvdgsv-_/.0 é"
+    names += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 30))) for _ in range(20000)]
+    matched = 0
+    for name in names:
+        assert images._decorative_name(name) == (images._DECORATIVE_RE.search(name) is not None), name
+        matched += images._decorative_name(name)
+    assert matched > 100
