@@ -11,6 +11,8 @@ COMPILED_MODULES = ["pipeline.extract.html", "filters.text", "filters.ngrams", "
 # pipeline.extract.dom_native (html.py's walk over lexbor's structs; else selectolax's objects),
 # pipeline.dedup.minhash_native (MinHash signature minima; else numpy).
 NATIVE_MODULES = ["pipeline.fasttext_native", "pipeline.extract.dom_native", "pipeline.dedup.minhash_native"]
+# C headers a native module includes (rebuilt when they change): minhash_native's AVX-512 loop.
+HEADERS = {"pipeline.dedup.minhash_native": ["pipeline/dedup/minima_simd.h"]}
 
 
 def extensions() -> list[Extension]:
@@ -19,7 +21,8 @@ def extensions() -> list[Extension]:
     except ImportError:  # a build without Cython (e.g. --no-build-isolation): pure Python
         return []
     modules = [Extension(name, [name.replace(".", "/") + ".py"], optional=True) for name in COMPILED_MODULES]
-    modules += [Extension(name, [name.replace(".", "/") + ".pyx"], optional=True) for name in NATIVE_MODULES]
+    modules += [Extension(name, [name.replace(".", "/") + ".pyx"], depends=HEADERS.get(name, []), optional=True)
+                for name in NATIVE_MODULES]
     return cythonize(modules, language_level=3, quiet=True,
                      compiler_directives={"binding": False, "embedsignature": False})
 

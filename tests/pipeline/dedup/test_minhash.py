@@ -474,3 +474,36 @@ def test_without_the_extension_numpy_gives_the_same(monkeypatch):
         monkeypatch.setattr(minhash, name, None)
     assert np.array_equal(MinHasher().text_signature(text, "en"), native[0])
     assert np.array_equal(shingle_hashes(text, "en"), native[1])
+
+
+@pytest.mark.parametrize("size", [*range(0, 40), 255, 256, 257, 1023, 4099])
+def test_simd_minima_equal_the_scalar_loop(size):
+    """minima's AVX-512 loop (where this CPU has it) gives the scalar loop's minima: sizes
+    around its 16- and 8-wide steps and its scalar tail, hashes and multipliers at the extremes."""
+    from pipeline.dedup import minhash
+
+    if minhash.min_products is None:
+        pytest.skip("minhash_native is not built here (no C compiler): numpy computes the minima")
+    from pipeline.dedup import minhash_native
+
+    if not minhash_native.simd():
+        pytest.skip("this CPU has no AVX-512F/DQ: only the scalar loop runs")
+    rng = np.random.default_rng(1000 + size)
+    top = np.iinfo(np.uint64).max
+    hashes = rng.integers(0, top, size=size, dtype=np.uint64, endpoint=True)
+    hashes[: min(size, 2)] = [top, 1][: min(size, 2)]
+    multipliers = rng.integers(0, top, size=37, dtype=np.uint64, endpoint=True)
+    multipliers[:3] = [1, top, 0]
+    zero_last = hashes.copy()  # a 0 hash (every product 0) in the last place: the tail counts
+    zero_last[-1:] = 0
+    for values in (hashes, zero_last):
+        simd = minhash_native.min_products(multipliers, values)
+        try:
+            minhash_native.simd(False)
+            assert not minhash_native.simd()
+            scalar = minhash_native.min_products(multipliers, values)
+        finally:
+            minhash_native.simd(True)
+        expected = ((multipliers[:, None] * values[None, :]).min(axis=1) >> np.uint64(32)
+                    if size else np.full(37, 2**32 - 1, dtype=np.uint64))
+        assert np.array_equal(simd, scalar) and np.array_equal(simd, expected)
