@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from filters import ngrams
 from filters.ngrams import (
     char_ids,
     char_repetition,
@@ -323,3 +324,36 @@ def test_ngram_hashes_equal_the_step_by_step_hashes_for_every_n(seq):
     step_by_step = {n: h.copy() for n, h in iter_ngram_hashes(ids, 1, 32)}
     for n in range(1, 33):
         assert ngram_hashes(ids, n).tolist() == step_by_step.get(n, np.empty(0, dtype=np.uint64)).tolist()
+
+
+# -- sorting hashes ---------------------------------------------------------------------------
+
+
+def _sort_cases() -> list[np.ndarray]:
+    """Hash-like keys, and keys that defeat a bucket sort on the top bits: many repeats (large
+    buckets), small integers (all in one bucket), one top-bit pattern, and tiny arrays."""
+    rng = np.random.default_rng(7)
+    hashes = [rng.integers(0, 2**64, size, dtype=np.uint64) for size in (0, 1, 2, 3, 17, 100, 1000, 5000, 70000)]
+    repeated = [rng.choice(rng.integers(0, 2**64, distinct, dtype=np.uint64), size)
+                for distinct, size in ((1, 500), (3, 1000), (40, 3000), (2000, 4000))]
+    small = [rng.integers(0, 50, 3000).astype(np.uint64), np.arange(2000, 0, -1, dtype=np.uint64)]
+    one_top = [(rng.integers(0, 2**40, 3000, dtype=np.uint64) | np.uint64(0xABC << 52))]
+    extremes = [np.array([2**64 - 1, 0, 2**63, 2**63 - 1, 1] * 50, dtype=np.uint64)]
+    return hashes + repeated + small + one_top + extremes
+
+
+def test_sort_hashes_is_numpys_sort():
+    for keys in _sort_cases():
+        before = keys.copy()
+        out = ngrams.sort_hashes(keys)
+        assert out.dtype == np.uint64 and np.array_equal(out, np.sort(keys)), len(keys)
+        assert np.array_equal(keys, before)  # a new array
+
+
+def test_sort_hash_pairs_keeps_each_value_with_its_key():
+    rng = np.random.default_rng(8)
+    for keys in _sort_cases():
+        values = rng.permutation(len(keys)).astype(np.int64)
+        out, out_values = ngrams.sort_hash_pairs(keys, values)
+        assert np.array_equal(out, np.sort(keys)), len(keys)
+        assert sorted(zip(out.tolist(), out_values.tolist())) == sorted(zip(keys.tolist(), values.tolist()))
