@@ -164,7 +164,7 @@ def sort_hashes(keys: np.ndarray) -> np.ndarray:
         return np.sort(keys)
     keys = np.ascontiguousarray(keys, dtype=np.uint64)
     out = np.empty(len(keys), dtype=np.uint64)
-    _bucket_sort(keys, keys.view(np.int64), len(keys), out, out.view(np.int64), False)
+    _bucket_sort(keys, keys.view(np.int64), len(keys), out, out.view(np.int64), False, _bucket_space(len(keys)))
     return out
 
 
@@ -177,7 +177,7 @@ def sort_hash_pairs(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, n
     keys = np.ascontiguousarray(keys, dtype=np.uint64)
     values = np.ascontiguousarray(values, dtype=np.int64)
     out, out_values = np.empty(len(keys), dtype=np.uint64), np.empty(len(keys), dtype=np.int64)
-    _bucket_sort(keys, values, len(keys), out, out_values, True)
+    _bucket_sort(keys, values, len(keys), out, out_values, True, _bucket_space(len(keys)))
     return out, out_values
 
 
@@ -187,22 +187,37 @@ _SMALL_BUCKET = 32
 
 
 @cython.cfunc
-@cython.boundscheck(False)
-@cython.wraparound(False)
-def _bucket_sort(keys: cython.ulonglong[::1], values: cython.longlong[::1], size: cython.Py_ssize_t,
-                 out: cython.ulonglong[::1], out_values: cython.longlong[::1], carry: cython.bint) -> None:
-    """Sorts ``keys[:size]`` into ``out`` (and, if ``carry``, ``values`` along into
-    ``out_values``), compiled only: keys are spread over about size / _BUCKET_LOAD buckets by
-    their top bits (random for hashes), in order; then each bucket is sorted, by insertion
-    when small. Equal keys share a bucket, so a bucket of many repeats goes to numpy."""
-    load: cython.Py_ssize_t = _BUCKET_LOAD  # C constants, not Python ints per bucket
-    small: cython.Py_ssize_t = _SMALL_BUCKET
+@cython.inline
+def _bucket_bits(size: cython.Py_ssize_t) -> cython.int:
+    """log2 of ``_bucket_sort``'s bucket count for ``size`` keys."""
+    load: cython.Py_ssize_t = _BUCKET_LOAD  # a C constant
     bits: cython.int = 1
     while (cython.cast(cython.Py_ssize_t, 1) << (bits + 1)) * load <= size and bits < 24:
         bits += 1
+    return bits
+
+
+@cython.cfunc
+def _bucket_space(size: cython.Py_ssize_t) -> np.ndarray:
+    """Room for the bucket bounds of ``_bucket_sort`` on up to ``size`` keys."""
+    return np.empty(cython.cast(cython.Py_ssize_t, 1) << _bucket_bits(size), dtype=np.int64)
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _bucket_sort(keys: cython.ulonglong[::1], values: cython.longlong[::1], size: cython.Py_ssize_t,
+                 out: cython.ulonglong[::1], out_values: cython.longlong[::1], carry: cython.bint,
+                 ends: cython.longlong[::1]) -> None:
+    """Sorts ``keys[:size]`` into ``out`` (and, if ``carry``, ``values`` along into
+    ``out_values``), compiled only: keys are spread over about size / _BUCKET_LOAD buckets by
+    their top bits (random for hashes), in order; then each bucket is sorted, by insertion
+    when small. Equal keys share a bucket, so a bucket of many repeats goes to numpy.
+    ``ends`` (from ``_bucket_space`` for at least ``size``) holds the buckets' bounds."""
+    small: cython.Py_ssize_t = _SMALL_BUCKET  # a C constant, not a Python int per bucket
+    bits: cython.int = _bucket_bits(size)
     shift: cython.int = 64 - bits
     n_buckets: cython.Py_ssize_t = cython.cast(cython.Py_ssize_t, 1) << bits
-    ends: cython.longlong[::1] = np.zeros(n_buckets, dtype=np.int64)  # sizes, then starts, then ends
     i: cython.Py_ssize_t
     j: cython.Py_ssize_t
     b: cython.Py_ssize_t
@@ -210,6 +225,8 @@ def _bucket_sort(keys: cython.ulonglong[::1], values: cython.longlong[::1], size
     count: cython.Py_ssize_t
     x: cython.ulonglong
     v: cython.longlong
+    for b in range(n_buckets):  # sizes, then starts, then ends
+        ends[b] = 0
     for i in range(size):
         ends[keys[i] >> shift] += 1
     for b in range(n_buckets):
@@ -466,22 +483,26 @@ def gopher_ngram_fractions(ids: np.ndarray, lengths: np.ndarray, top: tuple[int,
 @cython.wraparound(False)
 def _gopher_fractions(ids: np.ndarray, token_lengths: np.ndarray, top: tuple, dup: tuple,
                       total: cython.longlong, out: dict) -> None:
-    """``gopher_ngram_fractions`` (compiled only): the same hashes (``iter_ngram_hashes``,
-    updated in place) and pruned sorts (``_bucket_sort`` of (hash, start) pairs), with the candidates, the runs, the
-    top n-gram, the repeated starts and the covered tokens counted by C loops instead of some
-    twenty numpy calls per n."""
+    """``gopher_ngram_fractions`` (compiled only): the same hashes and pruned sorts
+    (``_bucket_sort`` of (hash, start) pairs), in C loops over the candidates only. The
+    candidates for n are found among those for n - 1 (a repeated (n-1)-gram was one), and
+    only their hashes are extended: that of a start stays valid while it is a candidate."""
     lengths: cython.longlong[::1] = token_lengths
+    values: cython.ulonglong[::1] = np.ascontiguousarray(ids, dtype=np.uint64)
     size: cython.Py_ssize_t = len(token_lengths)
     first: cython.Py_ssize_t = min(top + dup)
     last: cython.Py_ssize_t = max(top + dup)
     base: cython.ulonglong = int(_BASE)
-    mixed: cython.ulonglong[::1] = _mix(ids)
-    h: cython.ulonglong[::1] = np.array(mixed, dtype=np.uint64)  # hashes of the n-grams at each start
-    cum: cython.longlong[::1] = np.zeros(size + 1, dtype=np.int64)
-    hs: cython.ulonglong[::1] = np.empty(size, dtype=np.uint64)
-    at: cython.longlong[::1] = np.empty(size, dtype=np.int64)  # the candidates' starts
+    mul: cython.ulonglong = int(_MUL)
+    mixed: cython.ulonglong[::1] = np.empty(size, dtype=np.uint64)
+    h: cython.ulonglong[::1] = np.empty(size, dtype=np.uint64)  # hash of the n-gram at each start
+    cum: cython.longlong[::1] = np.empty(size + 1, dtype=np.int64)
+    hs: cython.ulonglong[::1] = np.empty(size, dtype=np.uint64)  # the candidates' hashes
+    at: cython.longlong[::1] = np.empty(size, dtype=np.int64)  # and starts, in order
+    before: cython.longlong[::1] = np.empty(size, dtype=np.int64)  # the candidates for n - 1
     sorted_hs: cython.ulonglong[::1] = np.empty(size, dtype=np.uint64)  # both sorted by hash
     sorted_at: cython.longlong[::1] = np.empty(size, dtype=np.int64)
+    ends: cython.longlong[::1] = _bucket_space(size)
     repeated: cython.uchar[::1] = np.zeros(size + 1, dtype=np.uint8)  # per start, for this n
     was: cython.uchar[::1] = np.zeros(size + 1, dtype=np.uint8)  # and for n - 1
     n: cython.Py_ssize_t
@@ -489,36 +510,51 @@ def _gopher_fractions(ids: np.ndarray, token_lengths: np.ndarray, top: tuple, du
     t: cython.Py_ssize_t
     u: cython.Py_ssize_t
     w: cython.Py_ssize_t
-    n_candidates: cython.Py_ssize_t
-    run: cython.Py_ssize_t
+    n_candidates: cython.Py_ssize_t = 0
+    n_before: cython.Py_ssize_t
     best: cython.longlong
     best_chars: cython.longlong
     chars: cython.longlong
     covered_chars: cython.longlong
+    covered_to: cython.Py_ssize_t
     any_repeated: cython.bint
+    x: cython.ulonglong
+    cum[0] = 0
     for t in range(size):
         cum[t + 1] = cum[t] + lengths[t]
+        x = values[t] * mul  # = _mix
+        mixed[t] = x ^ (x >> 29)
+        h[t] = mixed[t]
     for n in range(1, last + 1):
         m = size - n + 1
         if m <= 0:
             return
-        if n > 1:
+        if n <= first:  # every start: the hashes of all n-grams
+            if n > 1:
+                for t in range(m):
+                    h[t] = h[t] * base + mixed[t + n - 1]  # mod 2**64, as numpy's uint64
+            if n < first:
+                continue
             for t in range(m):
-                h[t] = h[t] * base + mixed[t + n - 1]  # mod 2**64, as numpy's uint64
-        if n < first:
-            continue
-        n_candidates = 0
-        for t in range(m):
-            if n == first or (was[t] and was[t + 1]):  # prefix and suffix repeat
-                at[n_candidates] = t
-                hs[n_candidates] = h[t]
-                n_candidates += 1
+                at[t] = t
+                hs[t] = h[t]
+            n_candidates = m
+        else:  # prefix and suffix repeat; flags for n - 1 are cleared once read
+            at, before = before, at
+            n_before, n_candidates = n_candidates, 0
+            for w in range(n_before):
+                t = before[w]
+                if t < m and was[t] and was[t + 1]:
+                    h[t] = h[t] * base + mixed[t + n - 1]
+                    at[n_candidates] = t
+                    hs[n_candidates] = h[t]
+                    n_candidates += 1
+            for w in range(n_before):
+                was[before[w]] = 0
         # any order of equal hashes: results are order-free
-        _bucket_sort(hs, at, n_candidates, sorted_hs, sorted_at, True)
+        _bucket_sort(hs, at, n_candidates, sorted_hs, sorted_at, True, ends)
         any_repeated = False
         best = best_chars = 0
-        for t in range(m):
-            repeated[t] = 0
         t = 0
         while t < n_candidates:  # runs of equal hashes in sorted order
             u = t + 1
@@ -542,15 +578,14 @@ def _gopher_fractions(ids: np.ndarray, token_lengths: np.ndarray, top: tuple, du
         if n in top:
             out[f"top_{n}"] = cython.cast(cython.double, best * best_chars) / total
         if n in dup:
-            # A token is covered if an n-gram starting at one of the n positions up to it repeats.
-            covered_chars = run = 0
-            for t in range(size):
-                if t < m:
-                    run += repeated[t]
-                if n <= t < m + n:
-                    run -= repeated[t - n]
-                if run:
-                    covered_chars += lengths[t]
+            # A token is covered if an n-gram starting at one of the n positions up to it
+            # repeats: the union of [t, t + n) over the repeated starts t, in order.
+            covered_chars = covered_to = 0
+            for w in range(n_candidates):
+                t = at[w]
+                if repeated[t]:
+                    covered_chars += cum[t + n] - cum[max(t, covered_to)]
+                    covered_to = t + n
             out[f"dup_{n}"] = cython.cast(cython.double, covered_chars) / total
         was, repeated = repeated, was
 
