@@ -23,10 +23,11 @@ try:
 except ImportError:  # running uncompiled without Cython installed
     from pipeline.cython_shim import cython
 
-# setup.py compiles this module when it can (Cython pure-Python mode): the counting after the
-# sort in ``grouped_and_whole_repetition`` (``_sorted_repetition``) and Gopher's n-gram loop
-# (``_gopher_fractions``) are then C loops instead of dozens of small numpy calls per document,
-# with the same results (tests/filters/test_compiled.py). ``COMPILED`` says which one runs.
+# setup.py compiles this module when it can (Cython pure-Python mode): the keys of
+# ``sized_repetition`` (one pass from the ids), the sort (a bucket sort on the top hash bits),
+# the counting after it (``_sorted_repetition``) and Gopher's n-gram loop (``_gopher_fractions``)
+# are then C loops instead of dozens of small numpy calls per document, with the same results
+# (tests/filters/test_compiled.py). ``COMPILED`` says which one runs.
 COMPILED: bool = cython.compiled
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constants: spread small ids over 64 bits
@@ -129,8 +130,9 @@ def grouped_and_whole_repetition(h: np.ndarray, groups: np.ndarray, n_groups: in
         return char_rep, word_rep, 0.0, 0.0
     assert n_groups < _SPANNING
     if cython.compiled and len(groups) >= len(h) + n - 1:  # (C loops: no index checks)
-        keys = sort_hashes(_repetition_keys(np.ascontiguousarray(h), np.ascontiguousarray(groups, dtype=np.int64), n))
-        return _sorted_repetition(keys, n_groups, char_rep, word_rep)
+        keys, group_sizes = _repetition_keys(np.ascontiguousarray(h), np.ascontiguousarray(groups, dtype=np.int64),
+                                             n, n_groups)
+        return _sorted_repetition(sort_hashes(keys), n_groups, char_rep, word_rep, group_sizes)
     first, last = groups[: len(h)], groups[n - 1 : n - 1 + len(h)]  # groups of each n-gram's ends
     group_part = np.where(first == last, first, _SPANNING).astype(np.uint64)
     keys = np.sort((h & _HASH_PART) | group_part)  # by hash, then group
@@ -154,6 +156,26 @@ def grouped_and_whole_repetition(h: np.ndarray, groups: np.ndarray, n_groups: in
         top = np.bincount(rg, weights=np.where(rank < k[rg], rc, 0), minlength=n_groups)
         np.divide(top, total, out=char_rep, where=total > 0)
     return char_rep, word_rep, whole_char, whole_word
+
+
+def sized_repetition(ids: np.ndarray, sizes: list[int], n: int) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """``grouped_and_whole_repetition`` of the n-grams of ``ids``, whose groups are runs of
+    ``sizes`` ids, one after the other (paragraphs). Compiled, the ids go to sort keys in one
+    C pass (``_sized_keys``: no group array, hash array or key array in between)."""
+    n_groups = len(sizes)
+    assert n >= 1 and sum(sizes) == len(ids)
+    if not cython.compiled:
+        groups = np.repeat(np.arange(n_groups), sizes)
+        return grouped_and_whole_repetition(ngram_hashes(ids, n), groups, n_groups, n)
+    char_rep, word_rep = np.zeros(n_groups), np.zeros(n_groups)
+    if len(ids) < n:
+        return char_rep, word_rep, 0.0, 0.0
+    assert n_groups < _SPANNING
+    values = np.ascontiguousarray(ids)
+    if values.dtype != np.int64:  # (uint64 ids are read as their int64 bits: the same hashes)
+        values = values.view(np.int64) if values.dtype == np.uint64 else values.astype(np.int64)
+    keys, group_sizes = _sized_keys(values, sizes, n)
+    return _sorted_repetition(sort_hashes(keys), n_groups, char_rep, word_rep, group_sizes)
 
 
 def sort_hashes(keys: np.ndarray) -> np.ndarray:
@@ -307,19 +329,69 @@ def _rolling_hashes(ids: np.ndarray, n: cython.Py_ssize_t) -> np.ndarray:
 @cython.cfunc
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def _repetition_keys(hashes: np.ndarray, group_of: np.ndarray, n: cython.Py_ssize_t) -> np.ndarray:
+def _repetition_keys(hashes: np.ndarray, group_of: np.ndarray, n: cython.Py_ssize_t,
+                     n_groups: cython.Py_ssize_t) -> tuple:
     """``grouped_and_whole_repetition``'s keys (compiled only): an n-gram's top 40 hash bits,
-    then its group, or _SPANNING when its ends are in two groups."""
+    then its group, or _SPANNING when its ends are in two groups; and the n-grams of each
+    group."""
     h: cython.ulonglong[::1] = hashes
     groups: cython.longlong[::1] = group_of
     keys_array = np.empty(len(hashes), dtype=np.uint64)
     keys: cython.ulonglong[::1] = keys_array
+    sizes_array = np.zeros(n_groups, dtype=np.int64)
+    sizes: cython.longlong[::1] = sizes_array
     hash_part: cython.ulonglong = int(_HASH_PART)  # C constants, not Python ints per n-gram
     spanning: cython.longlong = _SPANNING
     i: cython.Py_ssize_t
     for i in range(len(hashes)):
-        keys[i] = (h[i] & hash_part) | (groups[i] if groups[i] == groups[i + n - 1] else spanning)
-    return keys_array
+        if groups[i] == groups[i + n - 1]:
+            keys[i] = (h[i] & hash_part) | groups[i]
+            sizes[groups[i]] += 1
+        else:
+            keys[i] = (h[i] & hash_part) | spanning
+    return keys_array, sizes_array
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _sized_keys(ids: cython.longlong[::1], sizes: list, n: cython.Py_ssize_t) -> tuple:
+    """``sized_repetition``'s keys and n-grams per group (compiled only): the hashes of
+    ``_rolling_hashes`` and the keys of ``_repetition_keys`` in one pass over the ids; an
+    n-gram is in its last id's group if it starts there, else it spans two."""
+    size: cython.Py_ssize_t = len(ids)
+    n_groups: cython.Py_ssize_t = len(sizes)
+    mul: cython.ulonglong = int(_MUL)  # C constants, not Python ints per id
+    base: cython.ulonglong = int(_BASE)
+    leading: cython.ulonglong = pow(int(_BASE), n - 1, 1 << 64)  # BASE ** (n - 1)
+    hash_part: cython.ulonglong = int(_HASH_PART)
+    spanning: cython.ulonglong = _SPANNING
+    mixed: cython.ulonglong[::1] = np.empty(size, dtype=np.uint64)
+    keys_array = np.empty(size - n + 1, dtype=np.uint64)
+    keys: cython.ulonglong[::1] = keys_array
+    counts_array = np.zeros(n_groups, dtype=np.int64)
+    counts: cython.longlong[::1] = counts_array
+    x: cython.ulonglong
+    h: cython.ulonglong = 0
+    g: cython.Py_ssize_t
+    p: cython.Py_ssize_t = 0
+    start: cython.Py_ssize_t  # the group's first id
+    end: cython.Py_ssize_t
+    for g in range(n_groups):
+        start, end = p, p + cython.cast(cython.Py_ssize_t, sizes[g])
+        if end - start >= n:
+            counts[g] = end - start - n + 1
+        while p < end:
+            x = cython.cast(cython.ulonglong, ids[p]) * mul  # = _mix
+            mixed[p] = x ^ (x >> 29)
+            if p < n:
+                h = h * base + mixed[p]
+            else:
+                h = (h - mixed[p - n] * leading) * base + mixed[p]
+            if p >= n - 1:  # the n-gram ending here
+                keys[p - n + 1] = (h & hash_part) | (cython.cast(cython.ulonglong, g) if p - n + 1 >= start else spanning)
+            p += 1
+    return keys_array, counts_array
 
 
 @cython.cfunc
@@ -327,15 +399,16 @@ def _repetition_keys(hashes: np.ndarray, group_of: np.ndarray, n: cython.Py_ssiz
 @cython.wraparound(False)
 @cython.cdivision(True)
 def _sorted_repetition(sorted_keys: np.ndarray, n_groups: cython.Py_ssize_t, char_rep: np.ndarray,
-                       word_rep: np.ndarray) -> tuple:
-    """The rest of ``grouped_and_whole_repetition`` from its sorted keys, in one pass over
-    them (compiled only): runs of equal hashes for the whole sequence, runs of equal keys for
-    the groups; the top k counts are then summed from one sort of the repeated ones."""
+                       word_rep: np.ndarray, group_sizes: np.ndarray) -> tuple:
+    """The rest of ``grouped_and_whole_repetition`` from its sorted keys and the n-grams of
+    each group, in one pass over the keys (compiled only): runs of equal hashes for the whole
+    sequence, runs of equal keys for the groups; the top k counts are then summed from one
+    sort of the repeated ones. Only repeated hashes need work: a group's distinct n-grams are
+    its n-grams less the repeats."""
     keys: cython.ulonglong[::1] = sorted_keys
     size: cython.Py_ssize_t = len(sorted_keys)
-    totals = np.zeros(n_groups)
-    total: cython.double[::1] = totals
-    distinct: cython.longlong[::1] = np.zeros(n_groups, dtype=np.int64)
+    total: cython.longlong[::1] = group_sizes
+    repeats: cython.longlong[::1] = np.zeros(n_groups, dtype=np.int64)  # occurrences beyond the first
     rep_sum: cython.double[::1] = np.zeros(n_groups)
     rep_n: cython.longlong[::1] = np.zeros(n_groups, dtype=np.int64)
     top: cython.double[::1] = np.zeros(n_groups)
@@ -359,30 +432,30 @@ def _sorted_repetition(sorted_keys: np.ndarray, n_groups: cython.Py_ssize_t, cha
     # 2**40 - 1 as a C constant (a literal past 2**31 makes Cython compute with Python ints)
     low40: cython.longlong = (cython.cast(cython.longlong, 1) << 40) - 1
     while i < size:
-        hash_part = keys[i] >> 24
+        n_hashes += 1
         j = i + 1
+        if j == size or (keys[j] >> 24) != (keys[i] >> 24):
+            i = j  # a hash seen once (most are)
+            continue
+        hash_part = keys[i] >> 24
         while j < size and (keys[j] >> 24) == hash_part:
             j += 1
-        n_hashes += 1
-        if j - i > 1:
-            runs[n_runs] = j - i
-            n_runs += 1
-            repeated += j - i
+        runs[n_runs] = j - i
+        n_runs += 1
+        repeated += j - i
         a = i  # equal keys within the run: one (hash, group) pair
         while a < j:
             b = a + 1
             while b < j and keys[b] == keys[a]:
                 b += 1
             g = keys[a] & 0xFFFFFF
-            if g != 0xFFFFFF:  # _SPANNING
-                total[g] += b - a
-                distinct[g] += 1
-                if b - a > 1:
-                    rep_sum[g] += b - a
-                    rep_n[g] += 1
-                    # (group, count) in one code, sorted by group, most frequent first
-                    codes[n_codes] = (g << 40) | (low40 - (b - a))
-                    n_codes += 1
+            if g != 0xFFFFFF and b - a > 1:  # (not _SPANNING)
+                repeats[g] += b - a - 1
+                rep_sum[g] += b - a
+                rep_n[g] += 1
+                # (group, count) in one code, sorted by group, most frequent first
+                codes[n_codes] = (g << 40) | (low40 - (b - a))
+                n_codes += 1
             a = b
         i = j
     if not n_runs:  # no n-gram repeats at all
@@ -402,14 +475,14 @@ def _sorted_repetition(sorted_keys: np.ndarray, n_groups: cython.Py_ssize_t, cha
             if code >> 40 != g:
                 g = code >> 40
                 rank = 0
-                k = min(int(math.sqrt(distinct[g])), rep_n[g])
+                k = min(int(math.sqrt(total[g] - repeats[g])), rep_n[g])  # of the distinct ones
             if rank < k:
                 top[g] += low40 - (code & low40)  # the count
             rank += 1
         for g in range(n_groups):
             if total[g] > 0:
-                out_word[g] = rep_sum[g] / total[g]
-                out_char[g] = top[g] / total[g]
+                out_word[g] = rep_sum[g] / cython.cast(cython.double, total[g])
+                out_char[g] = top[g] / cython.cast(cython.double, total[g])
     return char_rep, word_rep, whole_char, whole_word
 
 
