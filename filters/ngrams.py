@@ -203,8 +203,9 @@ def sort_hash_pairs(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, n
     return out, out_values
 
 
-# Buckets hold this many keys on average; larger ones (repeated keys) are sorted by numpy.
-_BUCKET_LOAD = 2
+# Buckets per key (within a factor of 2); those of more than _SMALL_BUCKET keys (repeated
+# keys) are sorted by numpy.
+_BUCKETS_PER_KEY = 2
 _SMALL_BUCKET = 32
 
 
@@ -212,9 +213,9 @@ _SMALL_BUCKET = 32
 @cython.inline
 def _bucket_bits(size: cython.Py_ssize_t) -> cython.int:
     """log2 of ``_bucket_sort``'s bucket count for ``size`` keys."""
-    load: cython.Py_ssize_t = _BUCKET_LOAD  # a C constant
+    per_key: cython.Py_ssize_t = _BUCKETS_PER_KEY  # a C constant
     bits: cython.int = 1
-    while (cython.cast(cython.Py_ssize_t, 1) << (bits + 1)) * load <= size and bits < 24:
+    while (cython.cast(cython.Py_ssize_t, 1) << (bits + 1)) <= size * per_key and bits < 24:
         bits += 1
     return bits
 
@@ -232,9 +233,9 @@ def _bucket_sort(keys: cython.ulonglong[::1], values: cython.longlong[::1], size
                  out: cython.ulonglong[::1], out_values: cython.longlong[::1], carry: cython.bint,
                  ends: cython.longlong[::1]) -> None:
     """Sorts ``keys[:size]`` into ``out`` (and, if ``carry``, ``values`` along into
-    ``out_values``), compiled only: keys are spread over about size / _BUCKET_LOAD buckets by
-    their top bits (random for hashes), in order; then each bucket is sorted, by insertion
-    when small. Equal keys share a bucket, so a bucket of many repeats goes to numpy.
+    ``out_values``), compiled only: keys are spread by their top bits (random for hashes)
+    over buckets in order, about _BUCKETS_PER_KEY per key; then each bucket is sorted by
+    insertion. Equal keys share a bucket, so a bucket of many repeats goes to numpy.
     ``ends`` (from ``_bucket_space`` for at least ``size``) holds the buckets' bounds."""
     small: cython.Py_ssize_t = _SMALL_BUCKET  # a C constant, not a Python int per bucket
     bits: cython.int = _bucket_bits(size)
@@ -251,18 +252,45 @@ def _bucket_sort(keys: cython.ulonglong[::1], values: cython.longlong[::1], size
         ends[b] = 0
     for i in range(size):
         ends[keys[i] >> shift] += 1
+    largest: cython.Py_ssize_t = 0
     for b in range(n_buckets):
         count = ends[b]
+        largest = max(largest, count)
         ends[b] = start
         start += count
-    for i in range(size):
-        b = keys[i] >> shift
-        out[ends[b]] = keys[i]
-        if carry:
+    if carry:
+        for i in range(size):
+            b = keys[i] >> shift
+            out[ends[b]] = keys[i]
             out_values[ends[b]] = values[i]
-        ends[b] += 1
+            ends[b] += 1
+    else:
+        for i in range(size):
+            b = keys[i] >> shift
+            out[ends[b]] = keys[i]
+            ends[b] += 1
+    if largest <= small:
+        # Every key is at most a small bucket away from its place (the keys of the buckets
+        # before are all smaller): one insertion pass over the whole array sorts it.
+        if carry:
+            for i in range(1, size):
+                x, v = out[i], out_values[i]
+                j = i
+                while j > 0 and out[j - 1] > x:
+                    out[j], out_values[j] = out[j - 1], out_values[j - 1]
+                    j -= 1
+                out[j], out_values[j] = x, v
+        else:
+            for i in range(1, size):
+                x = out[i]
+                j = i
+                while j > 0 and out[j - 1] > x:
+                    out[j] = out[j - 1]
+                    j -= 1
+                out[j] = x
+        return
     start = 0
-    for b in range(n_buckets):
+    for b in range(n_buckets):  # some large buckets (repeated keys): numpy sorts those
         if ends[b] - start > small:
             _sort_slice(out, out_values, start, ends[b], carry)
         else:
