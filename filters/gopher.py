@@ -19,12 +19,18 @@ from schemas import Document
 GOPHER_STOP_WORDS = frozenset(["the", "be", "to", "of", "and", "that", "have", "with"])
 TOP_NGRAMS = (2, 3, 4)
 DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
+# (gopher_ngram_fractions' key, signal name), made once
+_NGRAM_SIGNALS = tuple((f"top_{k}", f"gopher.top_{k}gram_chars") for k in TOP_NGRAMS) + \
+    tuple((f"dup_{k}", f"gopher.dup_{k}gram_chars") for k in DUP_NGRAMS)
 
 
-def duplicates(items: list[str]) -> tuple[int, int]:
-    """(items seen before, their characters): Gopher's duplicate line / paragraph counts."""
+def duplicates(items: list[str], chars: int | None = None) -> tuple[int, int]:
+    """(items seen before, their characters): Gopher's duplicate line / paragraph counts.
+    ``chars``: the items' characters, when the caller has counted them."""
     distinct = set(items)  # every item beyond the first of its kind is a duplicate
-    return len(items) - len(distinct), sum(map(len, items)) - sum(map(len, distinct))
+    if chars is None:
+        chars = sum(map(len, items))
+    return len(items) - len(distinct), chars - sum(map(len, distinct))
 
 
 @register
@@ -36,8 +42,8 @@ class GopherFilter(DocumentFilter):
         if not n_words:
             return
         text = view.text
-        n_lines, bullet_lines, ellipsis_lines, line_chars, dup_lines, dup_line_chars = line_stats(
-            [p.text for p in view.paragraphs])
+        paragraphs = [p.text for p in view.paragraphs]
+        n_lines, bullet_lines, ellipsis_lines, line_chars, dup_lines, dup_line_chars = line_stats(paragraphs)
         lengths = view.token_lengths
         n_cjk = view.n_cjk
         n_latin = n_words - n_cjk  # a CJK token is one character
@@ -56,15 +62,13 @@ class GopherFilter(DocumentFilter):
             signals["gopher.stop_words"] = float(view.count_in(GOPHER_STOP_WORDS))
         signals["gopher.dup_line_fraction"] = ratio(dup_lines, n_lines)
         signals["gopher.dup_line_chars"] = ratio(dup_line_chars, line_chars)
-        paragraphs = [p.text for p in view.paragraphs]
-        n, c = duplicates(paragraphs)
+        chars = sum(map(len, paragraphs))
+        n, c = duplicates(paragraphs, chars)
         signals["gopher.dup_paragraph_fraction"] = ratio(n, len(paragraphs))
-        signals["gopher.dup_paragraph_chars"] = ratio(c, sum(map(len, paragraphs)))
+        signals["gopher.dup_paragraph_chars"] = ratio(c, chars)
         fractions = gopher_ngram_fractions(view.token_ids, lengths, TOP_NGRAMS, DUP_NGRAMS)
-        for k in TOP_NGRAMS:
-            signals[f"gopher.top_{k}gram_chars"] = round(fractions[f"top_{k}"], 4)
-        for k in DUP_NGRAMS:
-            signals[f"gopher.dup_{k}gram_chars"] = round(fractions[f"dup_{k}"], 4)
+        for key, name in _NGRAM_SIGNALS:
+            signals[name] = ratio(fractions[key], 1)  # = round(x, 4), in C when compiled
         doc.signals.update(signals)
 
     def select(self, doc: Document, select: SelectConfig) -> Verdict | None:

@@ -20,10 +20,11 @@ except ImportError:  # running uncompiled without Cython installed
     from pipeline.cython_shim import cython
 
 if cython.compiled:
+    from cython.cimports.cpython.unicode import PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
     from cython.cimports.libc.math import copysign, floor, fma, rint
 
 from filters.base import DocumentFilter, Verdict, judged_paragraphs, register
-from filters.ngrams import char_ids, grouped_and_whole_repetition, ngram_hashes
+from filters.ngrams import char_ids, sized_repetition
 from filters.settings import SelectConfig
 from filters.text import (
     _PUNCTUATION_TABLE,
@@ -38,8 +39,9 @@ from schemas import Document
 STOPWORD_LANGUAGES = ("en", "zh")
 CHAR_NGRAM, WORD_NGRAM = 10, 5
 
-# setup.py compiles this module when it can (Cython pure-Python mode): the signals of every
-# paragraph are then rounded in C (``_round4``, exactly as ``round(x, 4)``) and written by a
+# setup.py compiles this module when it can (Cython pure-Python mode): characters are then
+# read and classed in one C pass over the paragraphs' strings (``_char_counts``), and the signals
+# of every paragraph are rounded in C (``_round4``, exactly as ``round(x, 4)``) and written by a
 # typed loop, with the same values (tests/filters/test_compiled.py).
 COMPILED: bool = cython.compiled
 
@@ -89,40 +91,59 @@ def _round4(x: cython.double) -> cython.double:
     return copysign(r / 10000.0, x)  # round keeps the sign of a zero
 
 
+def char_counts(texts: list[str]) -> tuple[np.ndarray, list[int], int, int]:
+    """(the code points of all ``texts``, one after the other (int64), special characters per
+    text, special characters, punctuation): ``char_ids`` of their concatenation and
+    ``char_classes`` counted per text. Compiled, one C pass over the strings' own buffers."""
+    if not cython.compiled:
+        chars = char_ids("".join(texts)).view(np.int64)
+        special, punctuation = char_classes(chars.view(np.uint64))
+        groups = np.repeat(np.arange(len(texts)), list(map(len, texts)))
+        n_special = np.bincount(groups[special], minlength=len(texts)).tolist()
+        return chars, n_special, int(np.count_nonzero(special)), int(np.count_nonzero(punctuation))
+    return _char_counts(texts)
+
+
 @cython.cfunc
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def _char_counts(chars: np.ndarray, char_sizes: list) -> tuple:
-    """(each character's paragraph, special characters per paragraph, special characters,
-    punctuation) in one pass (compiled only): ``char_classes`` and its counts."""
-    codes: cython.ulonglong[::1] = chars
+def _char_counts(texts: list) -> tuple:
+    """``char_counts`` (compiled only): code points read with PyUnicode_READ, classes looked
+    up in ``char_classes``' tables."""
     special: cython.uchar[::1] = _SPECIAL_TABLE.view(np.uint8)
     punctuation: cython.uchar[::1] = _PUNCTUATION_TABLE.view(np.uint8)
     last: cython.ulonglong = _TABLE_END  # code points past the tables read their last entry
-    n_paras: cython.Py_ssize_t = len(char_sizes)
-    groups_array = np.empty(len(chars), dtype=np.int64)
-    groups: cython.longlong[::1] = groups_array
-    counts_array = np.zeros(n_paras, dtype=np.int64)
-    counts: cython.longlong[::1] = counts_array
+    n_texts: cython.Py_ssize_t = len(texts)
+    size: cython.Py_ssize_t = 0
+    g: cython.Py_ssize_t
+    for g in range(n_texts):
+        size += len(cython.cast(str, texts[g]))
+    chars_array = np.empty(size, dtype=np.int64)
+    chars: cython.longlong[::1] = chars_array
+    n_special: list = [0] * n_texts
     all_special: cython.Py_ssize_t = 0
     all_punctuation: cython.Py_ssize_t = 0
-    start: cython.Py_ssize_t = 0
-    end: cython.Py_ssize_t
-    g: cython.Py_ssize_t
+    count: cython.Py_ssize_t
+    p: cython.Py_ssize_t = 0
     t: cython.Py_ssize_t
     c: cython.ulonglong
-    for g in range(n_paras):
-        end = start + cython.cast(cython.Py_ssize_t, char_sizes[g])
-        for t in range(start, end):
-            groups[t] = g
-            c = min(codes[t], last)
-            if special[c]:
-                counts[g] += 1
-            if punctuation[c]:
-                all_punctuation += 1
-        all_special += counts[g]
-        start = end
-    return groups_array, counts_array.tolist(), all_special, all_punctuation
+    kind: cython.int
+    data: cython.p_void
+    text: str
+    for g in range(n_texts):
+        text = texts[g]
+        kind, data = PyUnicode_KIND(text), PyUnicode_DATA(text)
+        count = 0
+        for t in range(len(text)):
+            c = PyUnicode_READ(kind, data, t)
+            chars[p] = c
+            p += 1
+            c = min(c, last)
+            count += special[c]
+            all_punctuation += punctuation[c]
+        n_special[g] = count
+        all_special += count
+    return chars_array, n_special, all_special, all_punctuation
 
 
 @register
@@ -142,19 +163,10 @@ class QualityFilter(DocumentFilter):
         char_sizes = list(map(len, texts))
         # Characters and tokens of all paragraphs in one array each, hashed once; one sort per
         # array gives the repetition of every paragraph and of the whole document. Special
-        # characters and punctuation are counted on the same character array.
-        chars = char_ids("".join(texts))
-        if cython.compiled:
-            char_groups, n_special, all_special, all_punctuation = _char_counts(chars, char_sizes)
-        else:
-            char_groups = np.repeat(np.arange(len(paras)), char_sizes)
-            special, punctuation = char_classes(chars)
-            n_special = np.bincount(char_groups[special], minlength=len(paras)).tolist()
-            all_special, all_punctuation = int(np.count_nonzero(special)), int(np.count_nonzero(punctuation))
-        char_rep, _, doc_char_rep, _ = grouped_and_whole_repetition(
-            ngram_hashes(chars, CHAR_NGRAM), char_groups, len(paras), CHAR_NGRAM)
-        _, word_rep, _, doc_word_rep = grouped_and_whole_repetition(
-            ngram_hashes(view.token_ids, WORD_NGRAM), view.token_groups, len(paras), WORD_NGRAM)
+        # characters and punctuation are counted as the characters are read.
+        chars, n_special, all_special, all_punctuation = char_counts(texts)
+        char_rep, _, doc_char_rep, _ = sized_repetition(chars, char_sizes, CHAR_NGRAM)
+        _, word_rep, _, doc_word_rep = sized_repetition(view.token_ids, sizes, WORD_NGRAM)
         char_rep, word_rep = char_rep.tolist(), word_rep.tolist()
         i: cython.Py_ssize_t
         size: cython.double

@@ -401,3 +401,30 @@ def test_every_shared_document_tags_the_same_through_the_document_stages(plain, 
         if signals[0] != signals[1]:
             differing.append(key)
     assert not differing, f"{len(differing)} of {len(docs)} documents differ, e.g. {differing[:3]}"
+
+
+# -- repetition keys from group sizes, character counts and sorts (filters/ngrams.py, quality.py) --
+
+def test_sized_repetition_and_sorts_the_same(plain):
+    """The one-pass keys (``sized_repetition``), the bucket sorts and the character counts read
+    from the strings' buffers against the same functions as plain Python (numpy)."""
+    pure, pure_quality = plain["filters.ngrams"], plain["filters.quality"]
+    rng = np.random.default_rng(12)
+    for trial in range(300):
+        sizes = (rng.integers(0, 60, int(rng.integers(1, 10))) * (rng.random() < 0.9)).tolist()
+        ids = rng.integers(0, int(rng.integers(1, 50)), sum(sizes)).astype(np.int64)
+        if trial % 3 == 0:  # periodic: long repeated n-grams
+            ids = np.resize(ids[: max(1, len(ids) // 11)], len(ids))
+        for n in (1, 2, 5, 10):
+            a, b = ngrams.sized_repetition(ids, sizes, n), pure.sized_repetition(ids, sizes, n)
+            assert a[0].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist(), (trial, n)
+            assert (_bits(a[2]), _bits(a[3])) == (_bits(b[2]), _bits(b[3])), (trial, n)
+        keys = rng.integers(0, 2**64, 64, dtype=np.uint64)[ids]  # repeats: large buckets
+        assert ngrams.sort_hashes(keys).tolist() == pure.sort_hashes(keys).tolist(), trial
+        out, values = ngrams.sort_hash_pairs(keys, np.arange(len(keys)))
+        assert out.tolist() == pure.sort_hashes(keys).tolist() and sorted(values.tolist()) == list(range(len(keys)))
+    pool = "aZ .!#…。中éß\u00a0😀𠮷\U0010ffff＄"
+    for _ in range(300):
+        texts = ["".join(rng.choice(list(pool), int(rng.integers(0, 30)))) for _ in range(int(rng.integers(0, 6)))]
+        a, b = quality.char_counts(texts), pure_quality.char_counts(texts)
+        assert a[0].tolist() == b[0].tolist() and a[1:] == b[1:], texts

@@ -102,7 +102,8 @@ def test_duplicate_lines_and_paragraphs_by_hand():
     # paragraphs: the third repeats the second (11 characters)
     assert s["gopher.dup_paragraph_fraction"] == round(1 / 3, 4)
     assert s["gopher.dup_paragraph_chars"] == round(11 / (22 + 11 + 11), 4)
-    assert duplicates(["a", "bb", "a", "a", "bb"]) == (3, 4)
+    assert duplicates(["a", "bb", "a", "a", "bb"]) == (3, 4) == duplicates(["a", "bb", "a", "a", "bb"], 7)
+    assert duplicates([]) == duplicates([], 0) == (0, 0)
 
 
 def test_ngram_signals_by_hand():

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from filters import ngrams
 from filters.ngrams import (
     char_ids,
     char_repetition,
@@ -323,3 +324,81 @@ def test_ngram_hashes_equal_the_step_by_step_hashes_for_every_n(seq):
     step_by_step = {n: h.copy() for n, h in iter_ngram_hashes(ids, 1, 32)}
     for n in range(1, 33):
         assert ngram_hashes(ids, n).tolist() == step_by_step.get(n, np.empty(0, dtype=np.uint64)).tolist()
+
+
+# -- sorting hashes ---------------------------------------------------------------------------
+
+
+def _sort_cases() -> list[np.ndarray]:
+    """Hash-like keys, and keys that defeat a bucket sort on the top bits: many repeats (large
+    buckets), small integers (all in one bucket), one top-bit pattern, and tiny arrays."""
+    rng = np.random.default_rng(7)
+    hashes = [rng.integers(0, 2**64, size, dtype=np.uint64) for size in (0, 1, 2, 3, 17, 100, 1000, 5000, 70000)]
+    repeated = [rng.choice(rng.integers(0, 2**64, distinct, dtype=np.uint64), size)
+                for distinct, size in ((1, 500), (3, 1000), (40, 3000), (2000, 4000))]
+    small = [rng.integers(0, 50, 3000).astype(np.uint64), np.arange(2000, 0, -1, dtype=np.uint64)]
+    one_top = [(rng.integers(0, 2**40, 3000, dtype=np.uint64) | np.uint64(0xABC << 52))]
+    extremes = [np.array([2**64 - 1, 0, 2**63, 2**63 - 1, 1] * 50, dtype=np.uint64)]
+    return hashes + repeated + small + one_top + extremes
+
+
+def test_sort_hashes_is_numpys_sort():
+    for keys in _sort_cases():
+        before = keys.copy()
+        out = ngrams.sort_hashes(keys)
+        assert out.dtype == np.uint64 and np.array_equal(out, np.sort(keys)), len(keys)
+        assert np.array_equal(keys, before)  # a new array
+
+
+def test_sort_hash_pairs_keeps_each_value_with_its_key():
+    rng = np.random.default_rng(8)
+    for keys in _sort_cases():
+        values = rng.permutation(len(keys)).astype(np.int64)
+        out, out_values = ngrams.sort_hash_pairs(keys, values)
+        assert np.array_equal(out, np.sort(keys)), len(keys)
+        assert sorted(zip(out.tolist(), out_values.tolist())) == sorted(zip(keys.tolist(), values.tolist()))
+
+
+# -- repetition of groups given by their sizes -------------------------------------------------
+
+
+def _sized_cases() -> list[tuple[np.ndarray, list[int]]]:
+    """(ids, group sizes): random and periodic ids, empty groups and groups shorter than n,
+    a single group, no ids, code points past the BMP and 64-bit ids."""
+    rng = np.random.default_rng(9)
+    cases = []
+    for trial in range(300):
+        n_groups = int(rng.integers(1, 12))
+        sizes = rng.integers(0, 40, n_groups) * (rng.random(n_groups) < 0.8)
+        ids = rng.integers(0, int(rng.integers(1, 30)), int(sizes.sum()))
+        if trial % 4 == 0:
+            ids = np.resize(ids[: max(1, len(ids) // 9)], len(ids))
+        cases.append((ids.astype(np.int64), sizes.tolist()))
+    text = "Hello, world! 𠮷😀 " * 30
+    cases += [(np.zeros(0, dtype=np.int64), [0, 0]), (np.arange(7, dtype=np.int64), [7]),
+              (char_ids(text), [len(text) - 100, 0, 100]),
+              (rng.integers(0, 2**64, 500, dtype=np.uint64)[np.arange(500) % 37], [250, 250])]
+    return cases
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 10])
+def test_sized_repetition_is_the_grouped_repetition_of_its_groups(n):
+    for ids, sizes in _sized_cases():
+        groups = np.repeat(np.arange(len(sizes)), sizes)
+        a = ngrams.sized_repetition(ids, sizes, n)
+        b = grouped_and_whole_repetition(ngram_hashes(ids, n), groups, len(sizes), n)
+        assert a[0].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist(), (sizes, n)
+        assert a[2:] == b[2:], (sizes, n)
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_sized_repetition_matches_the_references(n):
+    rng = random.Random(10)
+    for _ in range(200):
+        parts = [[rng.choice("abc") for _ in range(rng.randint(0, 30))] for _ in range(rng.randint(1, 6))]
+        ids = token_ids([t for p in parts for t in p])
+        char_rep, word_rep, whole_char, whole_word = ngrams.sized_repetition(ids, list(map(len, parts)), n)
+        for i, p in enumerate(parts):
+            assert math.isclose(char_rep[i], ref_char_repetition(p, n)) and math.isclose(word_rep[i], ref_word_repetition(p, n))
+        whole = [t for p in parts for t in p]
+        assert math.isclose(whole_char, ref_char_repetition(whole, n)) and math.isclose(whole_word, ref_word_repetition(whole, n))

@@ -13,13 +13,17 @@ punctuation and repetition in a text are the ones a test puts there.
 from __future__ import annotations
 
 import copy
+import random
 from functools import partial
 
+import numpy as np
 import pytest
 
 from filters.base import Verdict
-from filters.quality import QualityFilter
+from filters.ngrams import char_ids
+from filters.quality import QualityFilter, char_counts
 from filters.settings import FiltersConfig, SelectConfig, TextRules, zh_rules
+from filters.text import char_classes
 from schemas import Document, ImageNode, TextNode
 from tests.filters.textdocs import Hanzi, Words, make_doc, tag_with
 
@@ -551,3 +555,22 @@ def test_missing_signals_never_fail():
     doc = make_doc(TextNode("untagged paragraph"))
     f = QualityFilter(FiltersConfig())
     assert f.select(doc, SelectConfig()) is None and f.paragraphs(doc, SelectConfig()) == {}
+
+
+# -- character counts ------------------------------------------------------------------------------
+
+def test_char_counts_are_the_classes_of_the_joined_code_points():
+    rng = random.Random(11)
+    pool = ["a", "Z", " ", "\n", ".", "!", "1", "#", "…", "。", "中", "é", "ß", "\u00a0", "😀", "𠮷", "\U0010ffff",
+            "\U000e0001", "ー", "＄", "\x00", "\ufffd"]
+    cases = [[], [""], ["", "", ""], ["plain ascii.", "", "latin-1: café", "ucs-2: 中文。", "ucs-4: 😀𠮷!"]]
+    cases += [["".join(rng.choice(pool) for _ in range(rng.randint(0, 40))) for _ in range(rng.randint(1, 8))]
+              for _ in range(300)]
+    for texts in cases:
+        chars, n_special, all_special, all_punctuation = char_counts(texts)
+        expected = char_ids("".join(texts))
+        special, punctuation = char_classes(expected)
+        assert chars.dtype == np.int64 and chars.tolist() == expected.tolist(), texts
+        bounds = np.cumsum([0] + list(map(len, texts)))
+        assert n_special == [int(special[a:b].sum()) for a, b in zip(bounds[:-1], bounds[1:])], texts
+        assert (all_special, all_punctuation) == (int(special.sum()), int(punctuation.sum())), texts
