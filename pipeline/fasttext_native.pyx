@@ -24,9 +24,9 @@ wordNgrams 1); ``load_model`` refuses anything else and the caller keeps the bin
 from cpython.unicode cimport (PyUnicode_CheckExact, PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND,
                               PyUnicode_READ)
 from libc.math cimport expf, log, nearbyint
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp, memcpy, memset
 
 import struct
 
@@ -34,6 +34,10 @@ import numpy as np
 
 cdef extern from *:
     """
+    #include <string.h>
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
     /* a % d for 32-bit a and d > 0 without a division (Lemire, Kaser, Kurz 2019, "Faster
        remainder by direct computation"): exact for every 32-bit a once m = 2^64 / d + 1. */
     static inline uint32_t il_fastmod(uint32_t a, uint64_t m, uint32_t d) {
@@ -43,10 +47,63 @@ cdef extern from *:
     /* "</s>" and the label prefix for the per-token compares, where a Python global costs a lookup */
     static const char il_eos[] = "</s>";
     static const char il_label_prefix[] = "__label__";
+
+    /* One way of the word table, a cache line: the word's UTF-8 zero-padded to a multiple of 8,
+       then its rows (int32); or, for a dictionary word whose bytes and rows do not fit in the
+       56 bytes, the same layout at ``arena`` in the model's arena. */
+    typedef struct { uint32_t arena; uint16_t len; uint16_t nrows; uint8_t data[56]; } il_slot;
+    static inline Py_ssize_t il_pad8(Py_ssize_t n) { return (n + 7) & ~(Py_ssize_t) 7; }
+    static inline int il_fits(Py_ssize_t len, Py_ssize_t nrows) { return il_pad8(len) + 4 * nrows <= 56; }
+    /* Two zero-padded words, 8 bytes at a time (no memcmp call for a word of a few bytes). */
+    static inline int il_same_key(const uint8_t* a, const uint8_t* b, Py_ssize_t len) {
+        for (Py_ssize_t k = 0; k < len; k += 8) {
+            uint64_t x, y;
+            memcpy(&x, a + k, 8);
+            memcpy(&y, b + k, 8);
+            if (x != y) return 0;
+        }
+        return 1;
+    }
+    /* A word's set: the high bits of its hash times 2^32 / golden ratio (Knuth's multiplicative
+       hashing), so the set does not repeat the low bits fastText's bucket index reads. */
+    static inline uint32_t il_set(uint32_t h, int shift) { return (uint32_t) (h * 2654435769u) >> shift; }
+    /* Bit w set where tags[w] == h, for the 15 ways of a set (tags[15] is its bookkeeping). */
+    static inline uint32_t il_matches(const uint32_t* tags, uint32_t h) {
+    #if defined(__SSE2__)
+        __m128i k = _mm_set1_epi32((int) h);
+        uint32_t m = 0;
+        for (int q = 0; q < 4; q++) {
+            __m128i t = _mm_load_si128((const __m128i*) (tags + 4 * q));
+            m |= (uint32_t) _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(t, k))) << (4 * q);
+        }
+        return m & 0x7FFF;
+    #else
+        uint32_t m = 0;
+        for (int w = 0; w < 15; w++) m |= (uint32_t) (tags[w] == h) << w;
+        return m;
+    #endif
+    }
+    static inline int il_ctz(uint32_t m) { return __builtin_ctz(m); }
+    static inline int il_popcount(uint64_t m) { return __builtin_popcountll(m); }
     """
     uint32_t il_fastmod(uint32_t a, uint64_t m, uint32_t d) nogil
     const char* il_eos
     const char* il_label_prefix
+    ctypedef struct il_slot:
+        uint32_t arena
+        uint16_t len
+        uint16_t nrows
+        uint8_t data[56]
+    Py_ssize_t il_pad8(Py_ssize_t n) nogil
+    bint il_fits(Py_ssize_t length, Py_ssize_t nrows) nogil
+    bint il_same_key(const uint8_t* a, const uint8_t* b, Py_ssize_t length) nogil
+    uint32_t il_set(uint32_t h, int shift) nogil
+    uint32_t il_matches(const uint32_t* tags, uint32_t h) nogil
+    int il_ctz(uint32_t m) nogil
+    int il_popcount(uint64_t m) nogil
+
+cdef extern from "stdlib.h":
+    void* aligned_alloc(size_t alignment, size_t size) nogil
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object unicode, Py_ssize_t *size) except NULL
@@ -54,20 +111,19 @@ cdef extern from "Python.h":
 
 cdef enum:
     MAX_DIM = 64
-    # the out-of-vocabulary word cache: words up to CACHE_WORD bytes, CACHE_ENTRIES of them in
-    # a table of twice as many slots, their bytes and rows in arenas; emptied when one is full
-    CACHE_WORD = 48
-    CACHE_ENTRIES = 1 << 15
-    CACHE_BYTES = 1 << 19
-    CACHE_ROWS = 1 << 17
+    # The word table: dictionary words and out-of-vocabulary words met, SETS sets of WAYS ways
+    # (a way is a 64-byte il_slot) and a line of 16 tags per set (the ways' hashes, then the
+    # set's bookkeeping: pinned dictionary ways, low byte; the next way to replace, next byte).
+    TABLE_SETS = 4096
+    WAYS = 15
 
 FASTTEXT_MAGIC = 793712314
 FASTTEXT_VERSION = 12
 LOSS_HS = 1
 MODEL_SUP = 3
 EOS = b"</s>"
-OOV_CACHE_ENTRIES = CACHE_ENTRIES
-
+# out-of-vocabulary words the table can hold (lid.176's dictionary pins 7411 of these ways)
+OOV_CACHE_ENTRIES = TABLE_SETS * WAYS
 
 cdef inline uint32_t fnv_step(uint32_t h, uint8_t byte) noexcept nogil:
     # fastText hashes signed chars: h ^ uint32_t(int8_t(c)) (kept for model compatibility).
@@ -123,22 +179,13 @@ cdef class FastTextModel:
         uint32_t bucket
         uint64_t bucket_m  # il_fastmod's multiplier for bucket
         float log_threshold
-        # words and labels: bytes, offsets, lengths, hashes, types; open-addressing table
-        bytes words_buf
-        const uint8_t* words
-        int64_t[::1] word_start
-        int32_t[::1] word_len
-        uint32_t[::1] word_hash
-        uint8_t[::1] word_type
-        int32_t[::1] table
-        uint32_t mask
-        # subword rows of each in-vocabulary word (CSR)
-        int64_t[::1] sub_start
-        int32_t[::1] sub_rows
-        int32_t[::1] pruned  # bucket -> pruned index, or -1
-        # A bit per bucket, set where ``pruned`` has an index: lid.176 keeps 2% of its 2M
-        # buckets, and this 250 KB stays in cache where the 8 MB ``pruned`` does not.
+        # Kept buckets: a bit per bucket (lid.176 keeps 2% of its 2M buckets, so these 250 KB
+        # stay in cache), the kept buckets before each 64-bit word, and each kept bucket's
+        # pruned index in bucket order: a bucket's index is the rank of its bit, where a flat
+        # bucket -> index array would be 8 MB read at random.
         uint64_t[::1] kept
+        uint32_t[::1] kept_rank
+        int32_t[::1] kept_index
         float[:, ::1] input_rows  # decoded input rows (alpha * centroid), row = word id or nwords + pruned index
         float[:, ::1] output_rows  # decoded output rows (centroids), dot product times output_alpha
         float[::1] output_alpha
@@ -150,21 +197,21 @@ cdef class FastTextModel:
         # the line being predicted: the sum of its rows and how many
         float hidden[MAX_DIM]
         int64_t count
-        # scratch: a token bracketed "<token>" and its n-gram rows; predict_texts' word in UTF-8
+        # scratch: a token bracketed "<token>" and its n-gram rows; the token being looked up
+        # (UTF-8, zero-padded to a multiple of 8 for il_same_key)
         uint8_t* bracketed
         int32_t* rows
         Py_ssize_t capacity
         uint8_t* word
         Py_ssize_t word_capacity
-        # out-of-vocabulary words -> their n-gram rows (the same rows in the same order)
-        int32_t* cache_slots
-        uint32_t* cache_hash
-        int32_t* cache_len
-        int32_t* cache_key  # offset in cache_bytes
-        int32_t* cache_start  # offset in cache_rows; an entry's rows end where the next's start
-        uint8_t* cache_bytes
-        int32_t* cache_rows
-        int32_t cache_count, cache_nbytes, cache_nrows
+        # The word table (see TABLE_SETS): the dictionary's words pinned in their sets, and
+        # out-of-vocabulary words met, each set's replaced in turn; a word's rows are those
+        # getLine adds for it, in the same order, so a hit adds the same floats.
+        uint32_t* tags
+        il_slot* slots
+        uint8_t* arena  # dictionary words that do not fit in a way: bytes and rows as in il_slot.data
+        Py_ssize_t sets
+        int set_shift  # il_set's: 32 - log2(sets)
         # dfs state
         float best_score
         int32_t best_node
@@ -177,55 +224,103 @@ cdef class FastTextModel:
         self.nwords, self.size, self.nlabels = parts["nwords"], len(parts["entries"]), parts["nlabels"]
         self.log_threshold = <float> log(<double> (<float> 0.0) + 1e-5)
         entries = parts["entries"]
-        self.words_buf = b"".join(word for word, _type in entries)
-        self.words = self.words_buf
-        lengths = np.array([len(word) for word, _type in entries], dtype=np.int32)
-        self.word_len = lengths
-        self.word_start = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)[:-1]]).astype(np.int64)
-        self.word_type = np.array([t for _word, t in entries], dtype=np.uint8)
-        self.word_hash = np.array([self._hash(word) for word, _type in entries], dtype=np.uint32)
         self.labels = [word.decode("utf-8", "replace") for word, t in entries if t == 1]
         self.short_labels = [label.removeprefix("__label__") for label in self.labels]
-        size = 1
-        while size < 2 * max(self.size, 1):
-            size *= 2
-        self.mask = size - 1
-        self.table = np.full(size, -1, dtype=np.int32)
-        cdef int32_t i
-        cdef uint32_t slot
-        for i in range(self.size):
-            slot = self.word_hash[i] & self.mask
-            while self.table[slot] != -1:
-                slot = (slot + 1) & self.mask
-            self.table[slot] = i
-        pruned = np.full(self.bucket, -1, dtype=np.int32)
-        for bucket, index in parts["pruneidx"]:
-            if 0 <= bucket < self.bucket:
-                pruned[bucket] = index
-        self.pruned = pruned
-        kept = np.zeros((self.bucket + 63) // 64, dtype=np.uint64)
-        buckets = np.flatnonzero(pruned >= 0).astype(np.uint64)
-        np.bitwise_or.at(kept, buckets >> np.uint64(6), np.left_shift(np.uint64(1), buckets & np.uint64(63)))
-        self.kept = kept
+        self._kept_buckets(parts["pruneidx"])
         self.input_rows = parts["input_rows"]
         self.output_rows = parts["output_rows"]
         self.output_alpha = parts["output_alpha"]
         self.left, self.right = parts["left"], parts["right"]
-        # each word's subword rows: the word itself, then its character n-grams (initNgrams)
-        starts, rows = [0], []
+        self._grow_word(256)
+        self._pin_dictionary(entries)
+
+    def _kept_buckets(self, list pruneidx):
+        index = {}
+        for bucket, i in pruneidx:  # a later pair wins, as in fastText's pruneidx_ map
+            if 0 <= bucket < self.bucket:
+                index[bucket] = i
+        buckets = np.array(sorted(index), dtype=np.int64)
+        words = (self.bucket + 63) // 64
+        kept = np.zeros(words, dtype=np.uint64)
+        np.bitwise_or.at(kept, buckets >> 6, np.left_shift(np.uint64(1), (buckets & 63).astype(np.uint64)))
+        per_word = np.bincount(buckets >> 6, minlength=words)
+        self.kept = kept
+        self.kept_rank = (np.cumsum(per_word) - per_word).astype(np.uint32)  # kept before each word
+        self.kept_index = np.array([index[b] for b in buckets.tolist()] + [0], dtype=np.int32)
+
+    def _pin_dictionary(self, list entries):
+        """Each dictionary word in its set with its rows (the word, then its character n-grams,
+        as initNgrams computes them; none for a label); twice the sets while one overflows."""
         cdef int32_t[::1] scratch
         cdef int n
-        for i in range(self.size):
-            rows.append(i)
+        rows = []
+        for i, (word, entry_type) in enumerate(entries):
+            if len(word) > 0xFFFF:
+                raise ValueError("a dictionary word of more than 65535 bytes")
+            if entry_type != 0:
+                rows.append(np.zeros(0, dtype=np.int32))
+                continue
+            scratch = np.empty(4 * (len(word) + 2) * max(self.maxn, 1) + 8, dtype=np.int32)
+            n = 0 if word == EOS else self._subwords(b"<" + word + b">", len(word) + 2, &scratch[0])
+            rows.append(np.concatenate([[i], scratch[:n]]).astype(np.int32))
+            if n >= 0xFFFF:
+                raise ValueError("a dictionary word with more than 65535 rows")
+        sets = TABLE_SETS
+        while not self._try_pin(entries, rows, sets):
+            sets *= 2
+
+    cdef bint _try_pin(self, list entries, list rows, Py_ssize_t sets) except -1:
+        """Pin the dictionary in a table of ``sets`` sets (a power of 2); False when a set
+        would need more than WAYS ways."""
+        cdef Py_ssize_t i, length, n
+        cdef uint32_t h, s, pinned
+        cdef il_slot* slot
+        cdef const uint8_t* data
+        free(self.tags)
+        free(self.slots)
+        free(self.arena)
+        self.tags, self.slots, self.arena, self.sets = NULL, NULL, NULL, sets
+        self.set_shift = 32
+        while sets > 1:
+            sets //= 2
+            self.set_shift -= 1
+        self.tags = <uint32_t*> aligned_alloc(64, self.sets * 16 * sizeof(uint32_t))
+        self.slots = <il_slot*> aligned_alloc(64, self.sets * WAYS * sizeof(il_slot))
+        if self.tags == NULL or self.slots == NULL:
+            raise MemoryError()
+        memset(self.tags, 0, self.sets * 16 * sizeof(uint32_t))
+        memset(self.slots, 0, self.sets * WAYS * sizeof(il_slot))
+        arena = []
+        arena_size = 0
+        for i in range(len(entries)):
             word = entries[i][0]
-            if word != EOS:
-                scratch = np.empty(4 * (len(word) + 2) * max(self.maxn, 1) + 8, dtype=np.int32)
-                bracketed = b"<" + word + b">"
-                n = self._subwords(bracketed, len(bracketed), &scratch[0])
-                rows.extend(scratch[:n])
-            starts.append(len(rows))
-        self.sub_start = np.array(starts, dtype=np.int64)
-        self.sub_rows = np.array(rows, dtype=np.int32)
+            length, n = len(word), len(rows[i])
+            h = self._hash(word)
+            s = il_set(h, self.set_shift)
+            pinned = self.tags[16 * s + WAYS]
+            if pinned == WAYS:
+                return False
+            self.tags[16 * s + pinned] = h
+            self.tags[16 * s + WAYS] = pinned + 1
+            slot = &self.slots[WAYS * s + pinned]
+            slot.len, slot.nrows = length, n
+            # the word zero-padded, then its rows
+            laid_out = word + bytes(il_pad8(length) - length) + rows[i].tobytes()
+            if il_fits(length, n):
+                data = laid_out
+                memcpy(slot.data, data, len(laid_out))
+            else:
+                slot.arena = arena_size
+                arena.append(laid_out)
+                arena_size += len(laid_out)
+        if arena_size:
+            self.arena = <uint8_t*> malloc(arena_size)
+            if self.arena == NULL:
+                raise MemoryError()
+            joined = b"".join(arena)
+            data = joined
+            memcpy(self.arena, data, arena_size)
+        return True
 
     cdef uint32_t _hash(self, bytes word):
         cdef uint32_t h = 2166136261u
@@ -239,6 +334,7 @@ cdef class FastTextModel:
         cdef Py_ssize_t i, j
         cdef int n, count = 0
         cdef uint32_t h, b
+        cdef uint64_t bits
         for i in range(length):
             if (word[i] & 0xC0) == 0x80:
                 continue
@@ -253,23 +349,13 @@ cdef class FastTextModel:
                     j += 1
                 if n >= self.minn and not (n == 1 and (i == 0 or j == length)):
                     b = il_fastmod(h, self.bucket_m, self.bucket)  # h % bucket
-                    if (self.kept[b >> 6] >> (b & 63)) & 1:
-                        out[count] = self.nwords + self.pruned[b]
+                    bits = self.kept[b >> 6]
+                    if (bits >> (b & 63)) & 1:
+                        out[count] = self.nwords + self.kept_index[
+                            self.kept_rank[b >> 6] + il_popcount(bits & ((<uint64_t> 1 << (b & 63)) - 1))]
                         count += 1
                 n += 1
         return count
-
-    cdef int32_t _find(self, const uint8_t* token, Py_ssize_t length, uint32_t h) noexcept nogil:
-        cdef uint32_t slot = h & self.mask
-        cdef int32_t entry
-        while True:
-            entry = self.table[slot]
-            if entry == -1:
-                return -1
-            if (self.word_hash[entry] == h and self.word_len[entry] == length
-                    and memcmp(self.words + self.word_start[entry], token, length) == 0):
-                return entry
-            slot = (slot + 1) & self.mask
 
     cdef inline void _add_row(self, int32_t row) noexcept nogil:
         cdef int d
@@ -300,69 +386,42 @@ cdef class FastTextModel:
         self._dfs(self.left[node], score + <float> log(<double> (<float> (1.0 - f)) + 1e-5))
         self._dfs(self.right[node], score + <float> log(<double> f + 1e-5))
 
-    def __cinit__(self):
-        self.cache_slots = <int32_t*> malloc(2 * CACHE_ENTRIES * sizeof(int32_t))
-        self.cache_hash = <uint32_t*> malloc(CACHE_ENTRIES * sizeof(uint32_t))
-        self.cache_len = <int32_t*> malloc(CACHE_ENTRIES * sizeof(int32_t))
-        self.cache_key = <int32_t*> malloc(CACHE_ENTRIES * sizeof(int32_t))
-        self.cache_start = <int32_t*> malloc((CACHE_ENTRIES + 1) * sizeof(int32_t))
-        self.cache_bytes = <uint8_t*> malloc(CACHE_BYTES)
-        self.cache_rows = <int32_t*> malloc(CACHE_ROWS * sizeof(int32_t))
-        if (self.cache_slots == NULL or self.cache_hash == NULL or self.cache_len == NULL or self.cache_key == NULL
-                or self.cache_start == NULL or self.cache_bytes == NULL or self.cache_rows == NULL):
-            raise MemoryError()
-        self._clear_cache()
-
     def __dealloc__(self):
         free(self.bracketed)
         free(self.rows)
         free(self.word)
-        free(self.cache_slots)
-        free(self.cache_hash)
-        free(self.cache_len)
-        free(self.cache_key)
-        free(self.cache_start)
-        free(self.cache_bytes)
-        free(self.cache_rows)
+        free(self.tags)
+        free(self.slots)
+        free(self.arena)
 
     def clear_cache(self) -> None:
-        """Forget the cached out-of-vocabulary words (for measurements and tests)."""
-        self._clear_cache()
+        """Forget the out-of-vocabulary words met (for measurements and tests)."""
+        cdef Py_ssize_t s, w, pinned
+        for s in range(self.sets):
+            pinned = self.tags[16 * s + WAYS] & 0xFF
+            for w in range(pinned, WAYS):
+                self.tags[16 * s + w] = 0
+                self.slots[WAYS * s + w].len = 0
+            self.tags[16 * s + WAYS] = pinned
 
-    cdef void _clear_cache(self) noexcept nogil:
-        cdef int32_t i
-        for i in range(2 * CACHE_ENTRIES):
-            self.cache_slots[i] = -1
-        self.cache_count = self.cache_nbytes = self.cache_nrows = 0
-        self.cache_start[0] = 0
-
-    cdef inline int32_t _cache_slot(self, const uint8_t* token, Py_ssize_t length, uint32_t h) noexcept nogil:
-        """The slot of ``token`` in cache_slots, or of the free slot where it would go."""
-        cdef uint32_t slot = h & (2 * CACHE_ENTRIES - 1)
-        cdef int32_t entry
-        while True:
-            entry = self.cache_slots[slot]
-            if entry == -1 or (self.cache_hash[entry] == h and self.cache_len[entry] == length
-                               and memcmp(self.cache_bytes + self.cache_key[entry], token, length) == 0):
-                return slot
-            slot = (slot + 1) & (2 * CACHE_ENTRIES - 1)
-
-    cdef void _cache_add(self, int32_t slot, const uint8_t* token, Py_ssize_t length, uint32_t h,
-                         const int32_t* rows, int32_t n) noexcept nogil:
-        cdef int32_t entry
-        if (self.cache_count == CACHE_ENTRIES or self.cache_nbytes + length > CACHE_BYTES
-                or self.cache_nrows + n > CACHE_ROWS):
-            self._clear_cache()
-            slot = self._cache_slot(token, length, h)
-        entry = self.cache_count
-        self.cache_slots[slot] = entry
-        self.cache_hash[entry], self.cache_len[entry], self.cache_key[entry] = h, length, self.cache_nbytes
-        memcpy(self.cache_bytes + self.cache_nbytes, token, length)
-        memcpy(self.cache_rows + self.cache_nrows, rows, n * sizeof(int32_t))
-        self.cache_nbytes += length
-        self.cache_nrows += n
-        self.cache_count += 1
-        self.cache_start[self.cache_count] = self.cache_nrows
+    cdef void _remember(self, uint32_t s, const uint8_t* token, Py_ssize_t length, uint32_t h,
+                        const int32_t* rows, int32_t n) noexcept nogil:
+        """An out-of-vocabulary word's rows into its set, in the way next in turn (none when
+        the dictionary fills the set). ``token`` is zero-padded as il_same_key reads it."""
+        cdef uint32_t* tags = self.tags + 16 * s
+        cdef uint32_t pinned = tags[WAYS] & 0xFF, turn = tags[WAYS] >> 8, way
+        cdef il_slot* slot
+        cdef Py_ssize_t pad = il_pad8(length)
+        if pinned == WAYS:
+            return
+        way = pinned + turn
+        turn += 1
+        tags[WAYS] = pinned | ((0 if turn == WAYS - pinned else turn) << 8)
+        tags[way] = h
+        slot = &self.slots[WAYS * s + way]
+        slot.len, slot.nrows = length, n
+        memcpy(slot.data, token, pad)
+        memcpy(slot.data + pad, rows, n * sizeof(int32_t))
 
     cdef int _reserve(self, Py_ssize_t token_length) except -1:
         """Room for ``token_length`` bytes bracketed and for its n-gram rows."""
@@ -397,44 +456,55 @@ cdef class FastTextModel:
         self.count = 0
 
     cdef int _token(self, const uint8_t* token, Py_ssize_t token_length) except -1:
+        """_hashed_token for a token anywhere: copied to ``word``, zero-padded, and hashed."""
         cdef uint32_t h = 2166136261u
         cdef Py_ssize_t k
+        if token_length + 8 > self.word_capacity:
+            self._grow_word(token_length + 8)
+        memcpy(self.word, token, token_length)
+        memset(self.word + token_length, 0, 8)
         for k in range(token_length):
             h = fnv_step(h, token[k])
-        return self._hashed_token(token, token_length, h)
+        return self._hashed_token(self.word, token_length, h)
 
     cdef int _hashed_token(self, const uint8_t* token, Py_ssize_t token_length, uint32_t h) except -1:
-        """Dictionary::getLine for one token whose FNV-1a hash is ``h``: its rows into
-        ``hidden``. 1 when it is EOS (the line ends there), else 0."""
-        cdef int32_t entry, n, t, slot
-        cdef int64_t s
+        """Dictionary::getLine for one token whose FNV-1a hash is ``h``, zero-padded to a
+        multiple of 8 bytes: its rows into ``hidden``. 1 when it is EOS (the line ends there),
+        else 0. A dictionary word is always in the table, so a miss is out of vocabulary."""
+        cdef uint32_t s = il_set(h, self.set_shift)
+        cdef uint32_t matches = il_matches(self.tags + 16 * s, h)
+        cdef il_slot* slot
+        cdef const uint8_t* data
+        cdef const int32_t* rows
+        cdef int32_t n, t
         cdef bint is_eos = token_length == 4 and memcmp(token, il_eos, 4) == 0
-        entry = self._find(token, token_length, h)
-        if entry >= 0:
-            if self.word_type[entry] == 0:
-                for s in range(self.sub_start[entry], self.sub_start[entry + 1]):
-                    self._add_row(self.sub_rows[s])
-                    self.count += 1
-        elif not is_eos and not (token_length >= 9 and memcmp(token, il_label_prefix, 9) == 0):
-            slot = -1
-            if token_length <= CACHE_WORD:
-                slot = self._cache_slot(token, token_length, h)
-                entry = self.cache_slots[slot]
-                if entry != -1:
-                    for t in range(self.cache_start[entry], self.cache_start[entry + 1]):
-                        self._add_row(self.cache_rows[t])
-                    self.count += self.cache_start[entry + 1] - self.cache_start[entry]
-                    return is_eos
-            self._reserve(token_length)
-            self.bracketed[0] = 60  # "<"
-            memcpy(self.bracketed + 1, token, token_length)
-            self.bracketed[token_length + 1] = 62  # ">"
-            n = self._subwords(self.bracketed, token_length + 2, self.rows)
-            for t in range(n):
-                self._add_row(self.rows[t])
-            self.count += n
-            if slot != -1:
-                self._cache_add(slot, token, token_length, h, self.rows, n)
+        while matches:
+            slot = &self.slots[WAYS * s + il_ctz(matches)]
+            matches &= matches - 1
+            if slot.len != token_length:
+                continue
+            if il_fits(slot.len, slot.nrows):
+                data = slot.data
+            else:
+                data = self.arena + slot.arena
+            if il_same_key(data, token, token_length):
+                rows = <const int32_t*> (data + il_pad8(token_length))
+                for t in range(slot.nrows):
+                    self._add_row(rows[t])
+                self.count += slot.nrows
+                return is_eos
+        if is_eos or (token_length >= 9 and memcmp(token, il_label_prefix, 9) == 0):
+            return is_eos
+        self._reserve(token_length)
+        self.bracketed[0] = 60  # "<"
+        memcpy(self.bracketed + 1, token, token_length)
+        self.bracketed[token_length + 1] = 62  # ">"
+        n = self._subwords(self.bracketed, token_length + 2, self.rows)
+        for t in range(n):
+            self._add_row(self.rows[t])
+        self.count += n
+        if il_fits(token_length, n):
+            self._remember(s, token, token_length, h, self.rows, n)
         return is_eos
 
     cdef bint _finish(self) noexcept nogil:
@@ -538,8 +608,8 @@ cdef class FastTextModel:
                 h = 2166136261u
                 word = self.word
                 while True:
-                    if size + 4 > self.word_capacity:
-                        self._grow_word(size + 4)
+                    if size + 12 > self.word_capacity:  # a character and the zero padding
+                        self._grow_word(size + 12)
                         word = self.word
                     if c < 0x80:
                         h = put_byte(word, size, <uint8_t> c, h)
@@ -571,7 +641,8 @@ cdef class FastTextModel:
                 if not encodable:
                     break
                 if not ended:  # past a "</s>" word, read on only to find a surrogate
-                    ended = self._hashed_token(self.word, size, h)
+                    memset(word + size, 0, 8)
+                    ended = self._hashed_token(word, size, h)
             if not encodable:
                 out.append(fallback(text, max_chars))
                 continue
