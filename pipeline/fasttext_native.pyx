@@ -21,8 +21,9 @@ Only what lid.176 uses is supported (supervised, hierarchical softmax, quantized
 wordNgrams 1); ``load_model`` refuses anything else and the caller keeps the binding.
 """
 
-from cpython.unicode cimport (PyUnicode_CheckExact, PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND,
-                              PyUnicode_READ)
+cimport cython
+from cpython.unicode cimport (PyUnicode_1BYTE_KIND, PyUnicode_2BYTE_KIND, PyUnicode_CheckExact, PyUnicode_DATA,
+                              PyUnicode_GET_LENGTH, PyUnicode_KIND)
 from libc.math cimport expf, log, nearbyint
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -84,6 +85,25 @@ cdef extern from *:
     #endif
     }
     static inline int il_ctz(uint32_t m) { return __builtin_ctz(m); }
+    /* hidden += each row in turn, elementwise in float as fastText's Vector::addRow: the same
+       sums in the same order, in registers for lid.176's 16 dimensions. */
+    static inline void il_add_rows(float* restrict hidden, const float* restrict input, int dim,
+                                   const int32_t* rows, Py_ssize_t n) {
+        if (dim == 16) {
+            float acc[16];
+            memcpy(acc, hidden, sizeof acc);
+            for (Py_ssize_t r = 0; r < n; r++) {
+                const float* row = input + (Py_ssize_t) rows[r] * 16;
+                for (int d = 0; d < 16; d++) acc[d] += row[d];
+            }
+            memcpy(hidden, acc, sizeof acc);
+            return;
+        }
+        for (Py_ssize_t r = 0; r < n; r++) {
+            const float* row = input + (Py_ssize_t) rows[r] * dim;
+            for (int d = 0; d < dim; d++) hidden[d] += row[d];
+        }
+    }
     static inline int il_popcount(uint64_t m) { return __builtin_popcountll(m); }
     """
     uint32_t il_fastmod(uint32_t a, uint64_t m, uint32_t d) nogil
@@ -100,6 +120,7 @@ cdef extern from *:
     uint32_t il_set(uint32_t h, int shift) nogil
     uint32_t il_matches(const uint32_t* tags, uint32_t h) nogil
     int il_ctz(uint32_t m) nogil
+    void il_add_rows(float* hidden, const float* input, int dim, const int32_t* rows, Py_ssize_t n) nogil
     int il_popcount(uint64_t m) nogil
 
 cdef extern from "stdlib.h":
@@ -113,9 +134,10 @@ cdef enum:
     MAX_DIM = 64
     # The word table: dictionary words and out-of-vocabulary words met, SETS sets of WAYS ways
     # (a way is a 64-byte il_slot) and a line of 16 tags per set (the ways' hashes, then the
-    # set's bookkeeping: pinned dictionary ways, low byte; the next way to replace, next byte).
+    # set's bookkeeping: pinned dictionary ways, low byte; ways filled since, next byte).
     TABLE_SETS = 4096
     WAYS = 15
+    RANDOM_SEED = 2463534242  # _remember's xorshift32 state at start (Marsaglia's example seed)
 
 FASTTEXT_MAGIC = 793712314
 FASTTEXT_VERSION = 12
@@ -173,6 +195,7 @@ def _round4(double p) -> float:
     return round4(p)
 
 
+@cython.final  # direct, inlinable calls to its cdef methods, not through a vtable
 cdef class FastTextModel:
     cdef:
         int dim, minn, maxn, nwords, size
@@ -205,13 +228,14 @@ cdef class FastTextModel:
         uint8_t* word
         Py_ssize_t word_capacity
         # The word table (see TABLE_SETS): the dictionary's words pinned in their sets, and
-        # out-of-vocabulary words met, each set's replaced in turn; a word's rows are those
+        # out-of-vocabulary words met, replaced at random once a set is full; a word's rows are those
         # getLine adds for it, in the same order, so a hit adds the same floats.
         uint32_t* tags
         il_slot* slots
         uint8_t* arena  # dictionary words that do not fit in a way: bytes and rows as in il_slot.data
         Py_ssize_t sets
         int set_shift  # il_set's: 32 - log2(sets)
+        uint32_t random  # xorshift32 state for _remember
         # dfs state
         float best_score
         int32_t best_node
@@ -233,6 +257,7 @@ cdef class FastTextModel:
         self.left, self.right = parts["left"], parts["right"]
         self._grow_word(256)
         self._pin_dictionary(entries)
+        self.random = RANDOM_SEED
 
     def _kept_buckets(self, list pruneidx):
         index = {}
@@ -357,10 +382,9 @@ cdef class FastTextModel:
                 n += 1
         return count
 
-    cdef inline void _add_row(self, int32_t row) noexcept nogil:
-        cdef int d
-        for d in range(self.dim):
-            self.hidden[d] += self.input_rows[row, d]
+    cdef inline void _add_rows(self, const int32_t* rows, Py_ssize_t n) noexcept nogil:
+        il_add_rows(self.hidden, &self.input_rows[0, 0], self.dim, rows, n)
+        self.count += n
 
     cdef void _dfs(self, int32_t node, float score) noexcept nogil:
         """HierarchicalSoftmaxLoss::dfs with k=1 (a later leaf with an equal score wins, as
@@ -403,20 +427,29 @@ cdef class FastTextModel:
                 self.tags[16 * s + w] = 0
                 self.slots[WAYS * s + w].len = 0
             self.tags[16 * s + WAYS] = pinned
+        self.random = RANDOM_SEED
 
     cdef void _remember(self, uint32_t s, const uint8_t* token, Py_ssize_t length, uint32_t h,
                         const int32_t* rows, int32_t n) noexcept nogil:
-        """An out-of-vocabulary word's rows into its set, in the way next in turn (none when
-        the dictionary fills the set). ``token`` is zero-padded as il_same_key reads it."""
+        """An out-of-vocabulary word's rows into its set: in a free way, else in place of a
+        word picked at random (a page cycling through more words than a set holds keeps some,
+        where replacing them in turn keeps none); none when the dictionary fills the set.
+        ``token`` is zero-padded as il_same_key reads it."""
         cdef uint32_t* tags = self.tags + 16 * s
-        cdef uint32_t pinned = tags[WAYS] & 0xFF, turn = tags[WAYS] >> 8, way
+        cdef uint32_t pinned = tags[WAYS] & 0xFF, filled = tags[WAYS] >> 8, way
         cdef il_slot* slot
         cdef Py_ssize_t pad = il_pad8(length)
         if pinned == WAYS:
             return
-        way = pinned + turn
-        turn += 1
-        tags[WAYS] = pinned | ((0 if turn == WAYS - pinned else turn) << 8)
+        if pinned + filled < WAYS:
+            way = pinned + filled
+            tags[WAYS] = pinned | ((filled + 1) << 8)
+        else:
+            # xorshift32 (Marsaglia): deterministic, so a run's table is reproducible
+            self.random ^= self.random << 13
+            self.random ^= self.random >> 17
+            self.random ^= self.random << 5
+            way = pinned + self.random % (WAYS - pinned)
         tags[way] = h
         slot = &self.slots[WAYS * s + way]
         slot.len, slot.nrows = length, n
@@ -475,8 +508,7 @@ cdef class FastTextModel:
         cdef uint32_t matches = il_matches(self.tags + 16 * s, h)
         cdef il_slot* slot
         cdef const uint8_t* data
-        cdef const int32_t* rows
-        cdef int32_t n, t
+        cdef int32_t n
         cdef bint is_eos = token_length == 4 and memcmp(token, il_eos, 4) == 0
         while matches:
             slot = &self.slots[WAYS * s + il_ctz(matches)]
@@ -488,10 +520,7 @@ cdef class FastTextModel:
             else:
                 data = self.arena + slot.arena
             if il_same_key(data, token, token_length):
-                rows = <const int32_t*> (data + il_pad8(token_length))
-                for t in range(slot.nrows):
-                    self._add_row(rows[t])
-                self.count += slot.nrows
+                self._add_rows(<const int32_t*> (data + il_pad8(token_length)), slot.nrows)
                 return is_eos
         if is_eos or (token_length >= 9 and memcmp(token, il_label_prefix, 9) == 0):
             return is_eos
@@ -500,9 +529,7 @@ cdef class FastTextModel:
         memcpy(self.bracketed + 1, token, token_length)
         self.bracketed[token_length + 1] = 62  # ">"
         n = self._subwords(self.bracketed, token_length + 2, self.rows)
-        for t in range(n):
-            self._add_row(self.rows[t])
-        self.count += n
+        self._add_rows(self.rows, n)
         if il_fits(token_length, n):
             self._remember(s, token, token_length, h, self.rows, n)
         return is_eos
@@ -569,13 +596,9 @@ cdef class FastTextModel:
         is ``fallback(text, max_chars)``'s."""
         cdef list out = []
         cdef object text
-        cdef int kind
+        cdef int kind, read
         cdef void* data
-        cdef Py_ssize_t length, end, i, size
-        cdef uint32_t c  # a code point (Cython's Py_UCS4 arithmetic would go through str)
-        cdef uint32_t h
-        cdef uint8_t* word
-        cdef bint words, ended, encodable
+        cdef Py_ssize_t length, end
         for text in texts:
             if not PyUnicode_CheckExact(text):
                 out.append(fallback(text, max_chars))
@@ -589,72 +612,115 @@ cdef class FastTextModel:
                 end = min(max_chars, length) if max_chars > 0 else max(length + max_chars, 0)
             kind, data = PyUnicode_KIND(text), PyUnicode_DATA(text)
             self._begin()
-            words = ended = False  # ended: a "</s>" word ended the line (getLine stops there)
-            encodable = True
-            i = 0
-            while i < end:
-                c = <uint32_t> PyUnicode_READ(kind, data, i)
-                if is_split_space(c):
-                    i += 1
-                    continue
-                words = True  # the line is not empty ("\0" included: it is no str.split() space)
-                if c == 0:
-                    i += 1
-                    continue
-                # the word's UTF-8 in a local pointer (a store through self.word, a uint8_t*,
-                # could alias self's fields and reload them), hashed as it is written: the FNV
-                # chain overlaps the encoding instead of a second pass in _token
-                size = 0
-                h = 2166136261u
-                word = self.word
-                while True:
-                    if size + 12 > self.word_capacity:  # a character and the zero padding
-                        self._grow_word(size + 12)
-                        word = self.word
-                    if c < 0x80:
-                        h = put_byte(word, size, <uint8_t> c, h)
-                        size += 1
-                    elif c < 0x800:
-                        h = put_byte(word, size, <uint8_t> (0xC0 | (c >> 6)), h)
-                        h = put_byte(word, size + 1, <uint8_t> (0x80 | (c & 0x3F)), h)
-                        size += 2
-                    elif c < 0x10000:
-                        if 0xD800 <= c <= 0xDFFF:
-                            encodable = False
-                            break
-                        h = put_byte(word, size, <uint8_t> (0xE0 | (c >> 12)), h)
-                        h = put_byte(word, size + 1, <uint8_t> (0x80 | ((c >> 6) & 0x3F)), h)
-                        h = put_byte(word, size + 2, <uint8_t> (0x80 | (c & 0x3F)), h)
-                        size += 3
-                    else:
-                        h = put_byte(word, size, <uint8_t> (0xF0 | (c >> 18)), h)
-                        h = put_byte(word, size + 1, <uint8_t> (0x80 | ((c >> 12) & 0x3F)), h)
-                        h = put_byte(word, size + 2, <uint8_t> (0x80 | ((c >> 6) & 0x3F)), h)
-                        h = put_byte(word, size + 3, <uint8_t> (0x80 | (c & 0x3F)), h)
-                        size += 4
-                    i += 1
-                    if i == end:
-                        break
-                    c = <uint32_t> PyUnicode_READ(kind, data, i)
-                    if c == 0 or is_split_space(c):
-                        break
-                if not encodable:
-                    break
-                if not ended:  # past a "</s>" word, read on only to find a surrogate
-                    memset(word + size, 0, 8)
-                    ended = self._hashed_token(word, size, h)
-            if not encodable:
+            # one loop per character width, so a Latin-1 text's has no 3- and 4-byte branches
+            if kind == PyUnicode_1BYTE_KIND:
+                read = _read_words(self, <const uint8_t*> data, end)
+            elif kind == PyUnicode_2BYTE_KIND:
+                read = _read_words(self, <const uint16_t*> data, end)
+            else:
+                read = _read_words(self, <const uint32_t*> data, end)
+            if read == UNENCODABLE:
                 out.append(fallback(text, max_chars))
                 continue
-            if words and not ended:
+            if read == WORDS:
                 self._token(<const uint8_t*> il_eos, 4)
-            if words and self._finish():
+            if read != NO_WORDS and self._finish():
                 out.append((self.short_labels[self.best_node],
                             round4(min(<double> expf(self.best_score), 1.0))))
             else:
                 out.append((None, None))
         return out
 
+
+ctypedef fused ucs_t:  # a str's code units: Py_UCS1, Py_UCS2, Py_UCS4
+    uint8_t
+    uint16_t
+    uint32_t
+
+
+cdef enum:
+    # what _read_words found: no words (an empty line), words, words and a "</s>" among them
+    # (getLine stops there), or a lone surrogate (the line could not be encoded)
+    NO_WORDS = 0
+    WORDS = 1
+    WORDS_TO_EOS = 2
+    UNENCODABLE = -1
+
+
+cdef int _read_words(FastTextModel model, const ucs_t* chars, Py_ssize_t end) except -2:
+    """The words of chars[:end] into ``model``'s line (_hashed_token each), as predict_texts
+    reads them."""
+    cdef Py_ssize_t i = 0, size, stop
+    cdef uint32_t c  # a code point (Cython's Py_UCS4 arithmetic would go through str)
+    cdef uint32_t h
+    cdef uint8_t* word
+    cdef int read = NO_WORDS
+    while i < end:
+        c = chars[i]
+        if is_split_space(c):
+            i += 1
+            continue
+        if read == NO_WORDS:
+            read = WORDS  # the line is not empty ("\0" included: it is no str.split() space)
+        if c == 0:
+            i += 1
+            continue
+        # the word's UTF-8 in a local pointer (a store through model.word, a uint8_t*, could
+        # alias model's fields and reload them), hashed as it is written: the FNV chain
+        # overlaps the encoding instead of a second pass in _token
+        size = 0
+        h = 2166136261u
+        word = model.word
+        while True:
+            if size + 12 > model.word_capacity:  # a character and the zero padding
+                model._grow_word(size + 12)
+                word = model.word
+            if 0x20 < c < 0x80:
+                # a run of printable ASCII, the common case: no spaces there, one byte each
+                # (as many as fit with the padding), and chars[end] is still in the str (its
+                # cut or its terminating 0), so one range check a character
+                stop = min(end, i + model.word_capacity - 12 - size)
+                while True:
+                    h = put_byte(word, size, <uint8_t> c, h)
+                    size += 1
+                    i += 1
+                    c = chars[i]
+                    if i == stop or not (0x20 < c < 0x80):
+                        break
+                if i == end or c == 0 or is_split_space(c):
+                    break
+                continue
+            if c < 0x80:
+                h = put_byte(word, size, <uint8_t> c, h)
+                size += 1
+            elif c < 0x800:
+                h = put_byte(word, size, <uint8_t> (0xC0 | (c >> 6)), h)
+                h = put_byte(word, size + 1, <uint8_t> (0x80 | (c & 0x3F)), h)
+                size += 2
+            elif c < 0x10000:
+                if 0xD800 <= c <= 0xDFFF:
+                    return UNENCODABLE
+                h = put_byte(word, size, <uint8_t> (0xE0 | (c >> 12)), h)
+                h = put_byte(word, size + 1, <uint8_t> (0x80 | ((c >> 6) & 0x3F)), h)
+                h = put_byte(word, size + 2, <uint8_t> (0x80 | (c & 0x3F)), h)
+                size += 3
+            else:
+                h = put_byte(word, size, <uint8_t> (0xF0 | (c >> 18)), h)
+                h = put_byte(word, size + 1, <uint8_t> (0x80 | ((c >> 12) & 0x3F)), h)
+                h = put_byte(word, size + 2, <uint8_t> (0x80 | ((c >> 6) & 0x3F)), h)
+                h = put_byte(word, size + 3, <uint8_t> (0x80 | (c & 0x3F)), h)
+                size += 4
+            i += 1
+            if i == end:
+                break
+            c = chars[i]
+            if c == 0 or is_split_space(c):
+                break
+        if read == WORDS:  # past a "</s>" word, read on only to find a surrogate
+            memset(word + size, 0, 8)
+            if model._hashed_token(word, size, h):
+                read = WORDS_TO_EOS
+    return read
 
 def _read(stream, fmt: str):
     size = struct.calcsize(fmt)
