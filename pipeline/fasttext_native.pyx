@@ -137,6 +137,7 @@ cdef enum:
     # set's bookkeeping: pinned dictionary ways, low byte; ways filled since, next byte).
     TABLE_SETS = 4096
     WAYS = 15
+    RING_BYTES = 1 << 20
     RANDOM_SEED = 2463534242  # _remember's xorshift32 state at start (Marsaglia's example seed)
 
 FASTTEXT_MAGIC = 793712314
@@ -233,6 +234,11 @@ cdef class FastTextModel:
         uint32_t* tags
         il_slot* slots
         uint8_t* arena  # dictionary words that do not fit in a way: bytes and rows as in il_slot.data
+        # out-of-vocabulary words that do not fit in a way, the same layout, written in turn
+        # round RING_BYTES; ring_end counts the bytes ever written (a way keeps the count where
+        # its word starts, so it knows when the ring has come round over it)
+        uint8_t* ring
+        uint64_t ring_end
         Py_ssize_t sets
         int set_shift  # il_set's: 32 - log2(sets)
         uint32_t random  # xorshift32 state for _remember
@@ -257,7 +263,10 @@ cdef class FastTextModel:
         self.left, self.right = parts["left"], parts["right"]
         self._grow_word(256)
         self._pin_dictionary(entries)
-        self.random = RANDOM_SEED
+        self.ring = <uint8_t*> malloc(RING_BYTES)
+        if self.ring == NULL:
+            raise MemoryError()
+        self.random, self.ring_end = RANDOM_SEED, 0
 
     def _kept_buckets(self, list pruneidx):
         index = {}
@@ -417,6 +426,7 @@ cdef class FastTextModel:
         free(self.tags)
         free(self.slots)
         free(self.arena)
+        free(self.ring)
 
     def clear_cache(self) -> None:
         """Forget the out-of-vocabulary words met (for measurements and tests)."""
@@ -427,21 +437,28 @@ cdef class FastTextModel:
                 self.tags[16 * s + w] = 0
                 self.slots[WAYS * s + w].len = 0
             self.tags[16 * s + WAYS] = pinned
-        self.random = RANDOM_SEED
+        self.random, self.ring_end = RANDOM_SEED, 0
 
-    cdef void _remember(self, uint32_t s, const uint8_t* token, Py_ssize_t length, uint32_t h,
+    cdef void _remember(self, uint32_t s, int32_t way, const uint8_t* token, Py_ssize_t length, uint32_t h,
                         const int32_t* rows, int32_t n) noexcept nogil:
-        """An out-of-vocabulary word's rows into its set: in a free way, else in place of a
-        word picked at random (a page cycling through more words than a set holds keeps some,
-        where replacing them in turn keeps none); none when the dictionary fills the set.
+        """An out-of-vocabulary word's rows into its set: in ``way`` (one whose ring entry was
+        overwritten) or a free way, else in place of a word picked at random (a page cycling
+        through more words than a set holds keeps some, where replacing them in turn keeps
+        none); none when the dictionary fills the set. Its bytes and rows in the way, or in
+        the ring when they do not fit there: a long word (a paragraph of a script written
+        without spaces is one) is met again in the paragraph pass, and its n-grams are many.
         ``token`` is zero-padded as il_same_key reads it."""
         cdef uint32_t* tags = self.tags + 16 * s
-        cdef uint32_t pinned = tags[WAYS] & 0xFF, filled = tags[WAYS] >> 8, way
+        cdef uint32_t pinned = tags[WAYS] & 0xFF, filled = tags[WAYS] >> 8
         cdef il_slot* slot
-        cdef Py_ssize_t pad = il_pad8(length)
-        if pinned == WAYS:
+        cdef Py_ssize_t pad = il_pad8(length), size = pad + 4 * n
+        cdef uint64_t at
+        cdef uint8_t* target
+        if pinned == WAYS or (not il_fits(length, n) and (size > RING_BYTES // 8 or length > 0xFFFF)):
             return
-        if pinned + filled < WAYS:
+        if way >= 0:
+            pass
+        elif pinned + filled < WAYS:
             way = pinned + filled
             tags[WAYS] = pinned | ((filled + 1) << 8)
         else:
@@ -453,8 +470,17 @@ cdef class FastTextModel:
         tags[way] = h
         slot = &self.slots[WAYS * s + way]
         slot.len, slot.nrows = length, n
-        memcpy(slot.data, token, pad)
-        memcpy(slot.data + pad, rows, n * sizeof(int32_t))
+        if il_fits(length, n):
+            target = slot.data
+        else:
+            at = self.ring_end
+            if (at & (RING_BYTES - 1)) + size > RING_BYTES:  # entries do not wrap: the next lap
+                at = (at | (RING_BYTES - 1)) + 1
+            self.ring_end = at + il_pad8(size)
+            memcpy(slot.data, &at, sizeof(at))
+            target = self.ring + (at & (RING_BYTES - 1))
+        memcpy(target, token, pad)
+        memcpy(target + pad, rows, n * sizeof(int32_t))
 
     cdef int _reserve(self, Py_ssize_t token_length) except -1:
         """Room for ``token_length`` bytes bracketed and for its n-gram rows."""
@@ -508,18 +534,18 @@ cdef class FastTextModel:
         cdef uint32_t matches = il_matches(self.tags + 16 * s, h)
         cdef il_slot* slot
         cdef const uint8_t* data
-        cdef int32_t n
+        cdef int32_t n, way, stale = -1
         cdef bint is_eos = token_length == 4 and memcmp(token, il_eos, 4) == 0
         while matches:
-            slot = &self.slots[WAYS * s + il_ctz(matches)]
+            way = il_ctz(matches)
+            slot = &self.slots[WAYS * s + way]
             matches &= matches - 1
             if slot.len != token_length:
                 continue
-            if il_fits(slot.len, slot.nrows):
-                data = slot.data
-            else:
-                data = self.arena + slot.arena
-            if il_same_key(data, token, token_length):
+            data = self._slot_data(s, way, slot)
+            if data == NULL:  # its bytes and rows were overwritten in the ring: take its way
+                stale = way
+            elif il_same_key(data, token, token_length):
                 self._add_rows(<const int32_t*> (data + il_pad8(token_length)), slot.nrows)
                 return is_eos
         if is_eos or (token_length >= 9 and memcmp(token, il_label_prefix, 9) == 0):
@@ -530,9 +556,21 @@ cdef class FastTextModel:
         self.bracketed[token_length + 1] = 62  # ">"
         n = self._subwords(self.bracketed, token_length + 2, self.rows)
         self._add_rows(self.rows, n)
-        if il_fits(token_length, n):
-            self._remember(s, token, token_length, h, self.rows, n)
+        self._remember(s, stale, token, token_length, h, self.rows, n)
         return is_eos
+
+    cdef inline const uint8_t* _slot_data(self, uint32_t s, int32_t way, il_slot* slot) noexcept nogil:
+        """Where a way's word and rows are: in the way, in the dictionary's arena (a pinned way),
+        or in the ring (NULL once overwritten there)."""
+        cdef uint64_t at
+        if il_fits(slot.len, slot.nrows):
+            return slot.data
+        if way < <int32_t> (self.tags[16 * s + WAYS] & 0xFF):
+            return self.arena + slot.arena
+        memcpy(&at, slot.data, sizeof(at))
+        if self.ring_end - at > RING_BYTES:
+            return NULL
+        return self.ring + (at & (RING_BYTES - 1))
 
     cdef bint _finish(self) noexcept nogil:
         """The mean of the rows, then the best leaf (best_node, best_score); False for none."""
