@@ -104,7 +104,13 @@ cdef extern from *:
             for (int d = 0; d < dim; d++) hidden[d] += row[d];
         }
     }
-    static inline int il_popcount(uint64_t m) { return __builtin_popcountll(m); }
+    /* bits set in m (SWAR: without -mpopcnt, __builtin_popcountll is a call into libgcc) */
+    static inline int il_popcount(uint64_t m) {
+        m = m - ((m >> 1) & 0x5555555555555555ull);
+        m = (m & 0x3333333333333333ull) + ((m >> 2) & 0x3333333333333333ull);
+        m = (m + (m >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+        return (int) ((m * 0x0101010101010101ull) >> 56);
+    }
     """
     uint32_t il_fastmod(uint32_t a, uint64_t m, uint32_t d) nogil
     const char* il_eos
@@ -364,29 +370,34 @@ cdef class FastTextModel:
         return h
 
     cdef int _subwords(self, const uint8_t* word, Py_ssize_t length, int32_t* out) noexcept nogil:
-        """Dictionary::computeSubwords + pushHash: the rows of ``word``'s character n-grams."""
+        """Dictionary::computeSubwords + pushHash: the rows of ``word``'s character n-grams.
+        The model's fields in locals: a store to ``out`` could alias them and reload them."""
         cdef Py_ssize_t i, j
-        cdef int n, count = 0
-        cdef uint32_t h, b
-        cdef uint64_t bits
+        cdef int n, count = 0, minn = self.minn, maxn = self.maxn
+        cdef int32_t nwords = self.nwords
+        cdef uint32_t h, b, bucket = self.bucket
+        cdef uint64_t bucket_m = self.bucket_m, bits
+        cdef const uint64_t* kept = &self.kept[0]
+        cdef const uint32_t* kept_rank = &self.kept_rank[0]
+        cdef const int32_t* kept_index = &self.kept_index[0]
         for i in range(length):
             if (word[i] & 0xC0) == 0x80:
                 continue
             h = 2166136261u
             j = i
             n = 1
-            while j < length and n <= self.maxn:
+            while j < length and n <= maxn:
                 h = fnv_step(h, word[j])
                 j += 1
                 while j < length and (word[j] & 0xC0) == 0x80:
                     h = fnv_step(h, word[j])
                     j += 1
-                if n >= self.minn and not (n == 1 and (i == 0 or j == length)):
-                    b = il_fastmod(h, self.bucket_m, self.bucket)  # h % bucket
-                    bits = self.kept[b >> 6]
+                if n >= minn and not (n == 1 and (i == 0 or j == length)):
+                    b = il_fastmod(h, bucket_m, bucket)  # h % bucket
+                    bits = kept[b >> 6]
                     if (bits >> (b & 63)) & 1:
-                        out[count] = self.nwords + self.kept_index[
-                            self.kept_rank[b >> 6] + il_popcount(bits & ((<uint64_t> 1 << (b & 63)) - 1))]
+                        out[count] = nwords + kept_index[
+                            kept_rank[b >> 6] + il_popcount(bits & ((<uint64_t> 1 << (b & 63)) - 1))]
                         count += 1
                 n += 1
         return count
