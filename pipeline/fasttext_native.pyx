@@ -6,16 +6,20 @@ Dictionary::getLine, computeSubwords, QuantMatrix rows, hierarchical-softmax dfs
 for operation in the same float types, so labels and probabilities are bit-identical
 (tests/pipeline/test_fasttext_native.py compares them with the binding). It is about 6x cheaper
 because it does without what dominates the binding's profile: an unordered_map lookup per
-character n-gram (the pruned bucket index is a flat array here), a std::string per n-gram and
+character n-gram (here a bit per bucket, and a kept bucket's index is its rank), a std::string per n-gram and
 token, and the per-call stream set-up. Quantized rows are decoded once at load (alpha * code
 centroid, the very products fastText adds), so the hidden vector sums the same floats.
 
 ``predict_texts`` gives pipeline.langid's results for whole texts: it reads the words of each
 str where langid would build the line (" ".join(text[:max_chars].split()) + "\n") and hand it
-to ``predict``, with the same rows added in the same order, so the same floats. An
-out-of-vocabulary word's n-gram rows are cached per model (bounded, emptied when full): a
-page's paragraphs repeat its document's words, and pages share many, so most words are
-looked up instead of hashed n-gram by n-gram; the same rows in the same order again.
+to ``predict``, with the same rows added in the same order, so the same floats.
+
+Words are looked up in one set-associative table (TABLE_SETS sets of WAYS ways, 4 MB): a
+word's hash picks a set, one line of tags says which way may hold it, and that way (a cache
+line) holds its bytes and rows. The dictionary's words are pinned there; out-of-vocabulary
+words' n-gram rows are kept as they are met (a page's paragraphs repeat its document's words,
+and pages share many), replaced at random once their set is full; one too long for a way keeps
+its rows in a 1 MB ring. So most words cost one probe instead of an n-gram hash each.
 
 Only what lid.176 uses is supported (supervised, hierarchical softmax, quantized input,
 wordNgrams 1); ``load_model`` refuses anything else and the caller keeps the binding.
@@ -153,6 +157,7 @@ MODEL_SUP = 3
 EOS = b"</s>"
 # out-of-vocabulary words the table can hold (lid.176's dictionary pins 7411 of these ways)
 OOV_CACHE_ENTRIES = TABLE_SETS * WAYS
+DEFAULT_SETS, WAYS_PER_SET = TABLE_SETS, WAYS  # for the tests
 
 cdef inline uint32_t fnv_step(uint32_t h, uint8_t byte) noexcept nogil:
     # fastText hashes signed chars: h ^ uint32_t(int8_t(c)) (kept for model compatibility).
@@ -241,11 +246,12 @@ cdef class FastTextModel:
         il_slot* slots
         uint8_t* arena  # dictionary words that do not fit in a way: bytes and rows as in il_slot.data
         # out-of-vocabulary words that do not fit in a way, the same layout, written in turn
-        # round RING_BYTES; ring_end counts the bytes ever written (a way keeps the count where
+        # round ring_bytes (RING_BYTES); ring_end counts the bytes ever written (a way keeps the count where
         # its word starts, so it knows when the ring has come round over it)
         uint8_t* ring
-        uint64_t ring_end
-        Py_ssize_t sets
+        uint64_t ring_bytes
+        readonly uint64_t ring_end
+        readonly Py_ssize_t sets  # the table's (read by the tests)
         int set_shift  # il_set's: 32 - log2(sets)
         uint32_t random  # xorshift32 state for _remember
         # dfs state
@@ -253,7 +259,11 @@ cdef class FastTextModel:
         int32_t best_node
         bint have_best
 
-    def __init__(self, dict parts):
+    def __init__(self, dict parts, Py_ssize_t sets=TABLE_SETS, Py_ssize_t ring_bytes=RING_BYTES):
+        """``sets`` (doubled while the dictionary overflows one) and ``ring_bytes`` (for the
+        tests' small tables): powers of 2."""
+        if sets < 2 or sets & (sets - 1) or ring_bytes < 64 or ring_bytes & (ring_bytes - 1):
+            raise ValueError("sets and ring_bytes must be powers of 2")
         self.dim = parts["dim"]
         self.minn, self.maxn, self.bucket = parts["minn"], parts["maxn"], parts["bucket"]
         self.bucket_m = (0xFFFFFFFFFFFFFFFF // self.bucket + 1) & 0xFFFFFFFFFFFFFFFF
@@ -268,8 +278,9 @@ cdef class FastTextModel:
         self.output_alpha = parts["output_alpha"]
         self.left, self.right = parts["left"], parts["right"]
         self._grow_word(256)
-        self._pin_dictionary(entries)
-        self.ring = <uint8_t*> malloc(RING_BYTES)
+        self._pin_dictionary(entries, sets)
+        self.ring_bytes = ring_bytes
+        self.ring = <uint8_t*> malloc(ring_bytes)
         if self.ring == NULL:
             raise MemoryError()
         self.random, self.ring_end = RANDOM_SEED, 0
@@ -288,7 +299,7 @@ cdef class FastTextModel:
         self.kept_rank = (np.cumsum(per_word) - per_word).astype(np.uint32)  # kept before each word
         self.kept_index = np.array([index[b] for b in buckets.tolist()] + [0], dtype=np.int32)
 
-    def _pin_dictionary(self, list entries):
+    def _pin_dictionary(self, list entries, Py_ssize_t sets):
         """Each dictionary word in its set with its rows (the word, then its character n-grams,
         as initNgrams computes them; none for a label); twice the sets while one overflows."""
         cdef int32_t[::1] scratch
@@ -305,7 +316,6 @@ cdef class FastTextModel:
             rows.append(np.concatenate([[i], scratch[:n]]).astype(np.int32))
             if n >= 0xFFFF:
                 raise ValueError("a dictionary word with more than 65535 rows")
-        sets = TABLE_SETS
         while not self._try_pin(entries, rows, sets):
             sets *= 2
 
@@ -465,7 +475,7 @@ cdef class FastTextModel:
         cdef Py_ssize_t pad = il_pad8(length), size = pad + 4 * n
         cdef uint64_t at
         cdef uint8_t* target
-        if pinned == WAYS or (not il_fits(length, n) and (size > RING_BYTES // 8 or length > 0xFFFF)):
+        if pinned == WAYS or (not il_fits(length, n) and (size > <Py_ssize_t> (self.ring_bytes // 8) or length > 0xFFFF)):
             return
         if way >= 0:
             pass
@@ -485,11 +495,11 @@ cdef class FastTextModel:
             target = slot.data
         else:
             at = self.ring_end
-            if (at & (RING_BYTES - 1)) + size > RING_BYTES:  # entries do not wrap: the next lap
-                at = (at | (RING_BYTES - 1)) + 1
+            if (at & (self.ring_bytes - 1)) + size > self.ring_bytes:  # entries do not wrap: the next lap
+                at = (at | (self.ring_bytes - 1)) + 1
             self.ring_end = at + il_pad8(size)
             memcpy(slot.data, &at, sizeof(at))
-            target = self.ring + (at & (RING_BYTES - 1))
+            target = self.ring + (at & (self.ring_bytes - 1))
         memcpy(target, token, pad)
         memcpy(target + pad, rows, n * sizeof(int32_t))
 
@@ -579,9 +589,9 @@ cdef class FastTextModel:
         if way < <int32_t> (self.tags[16 * s + WAYS] & 0xFF):
             return self.arena + slot.arena
         memcpy(&at, slot.data, sizeof(at))
-        if self.ring_end - at > RING_BYTES:
+        if self.ring_end - at > self.ring_bytes:
             return NULL
-        return self.ring + (at & (RING_BYTES - 1))
+        return self.ring + (at & (self.ring_bytes - 1))
 
     cdef bint _finish(self) noexcept nogil:
         """The mean of the rows, then the best leaf (best_node, best_score); False for none."""
@@ -835,10 +845,10 @@ def _huffman(counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
     return left, right
 
 
-def load_model(path: str) -> FastTextModel:
+def load_model(path: str, sets: int = TABLE_SETS, ring_bytes: int = RING_BYTES) -> FastTextModel:
     """A quantized supervised fastText model ready to predict. Raises ValueError for a model
     this implementation does not cover."""
-    return FastTextModel(read_model(path))
+    return FastTextModel(read_model(path), sets, ring_bytes)
 
 
 def read_model(path: str) -> dict:
