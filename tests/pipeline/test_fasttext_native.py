@@ -243,9 +243,15 @@ def _fnv1a(word: bytes) -> int:
     return h
 
 
+def _oov_words(n: int, seed: int, lengths: tuple[int, int] = (3, 9), alphabet: str = "abcdefghijklmnopqrstuvwxyzéü中"):
+    rng = random.Random(seed)
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(*lengths))) for _ in range(n)]
+
+
 def test_the_word_cache_gives_the_rows_it_would_compute(models):
-    """Out-of-vocabulary words' rows come from the cache once seen: the same predictions cold
-    and warm, for words with the same 32-bit hash, and past the cache's size (it is emptied)."""
+    """Out-of-vocabulary words' rows come from the word table once seen: the same predictions
+    cold and warm, for words with the same 32-bit hash, and past the table's size (words are
+    replaced)."""
     model, reference = models
     collisions = [("gckxr", "ydtrd"), ("gvlpp", "yomzf")]
     for a, b in collisions:
@@ -253,14 +259,71 @@ def test_the_word_cache_gives_the_rows_it_would_compute(models):
         model.clear_cache()
         assert [model.predict(w + "\n") for w in (a, b, a, b)] == [reference(w + "\n") for w in (a, b, a, b)]
         assert model.predict(a + "\n") != model.predict(b + "\n")
-    rng = random.Random(11)
-    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyzéü中") for _ in range(rng.randint(3, 9)))
-             for _ in range(native.OOV_CACHE_ENTRIES + 8000)]
+    words = _oov_words(native.OOV_CACHE_ENTRIES + 8000, seed=11)
     lines = [" ".join(words[i:i + 12]) for i in range(0, len(words), 12)]
     model.clear_cache()
-    _assert_same(models, lines)  # cold, filling the cache and emptying it once full
+    _assert_same(models, lines)  # cold, filling the table and replacing words once full
     _assert_same(models, lines[::-1])  # warm
     _assert_same_texts(models, lines, 0)
+
+
+def test_every_dictionary_word_is_found(models):
+    """Each dictionary word (its rows in its way, or in the arena when they do not fit there;
+    labels with none) alone, in a line, and after out-of-vocabulary words fill the table."""
+    model, _reference = models
+    words = [w.decode() for w, _type in native.read_model(default_model_path())["entries"]]
+    assert any(len(w.encode()) > 40 for w in words)  # some do not fit in a way
+    lines = words + [" ".join(words[i:i + 7]) for i in range(0, len(words), 7)]
+    _assert_same(models, lines)
+    _assert_same(models, [" ".join(_oov_words(10, seed=i)) for i in range(8000)])
+    _assert_same(models, lines)
+
+
+@needs_native
+def test_a_small_table_gives_the_same_predictions(models):
+    """A table the dictionary overflows at first (its sets doubled until they hold it), that
+    out-of-vocabulary words fill (replaced at random), with a ring a few long words fill (each
+    lap overwrites words the table still points to): the binding's predictions all the same."""
+    _model, reference = models
+    small = native.load_model(default_model_path(), sets=2, ring_bytes=1 << 12)
+    assert 2 < small.sets < native.DEFAULT_SETS
+    words = _oov_words(small.sets * native.WAYS_PER_SET, seed=3) + _oov_words(400, seed=4, lengths=(20, 200))
+    cjk = _oov_words(200, seed=5, lengths=(10, 120), alphabet="城市東京の桜は今年例年より早く満開")
+    lines = [" ".join(words[i:i + 9]) for i in range(0, len(words), 9)] + cjk + SENTENCES
+    for _ in range(2):  # cold, then with the table full
+        _assert_same((small, reference), lines)
+        _assert_same_texts((small, reference), lines, 0)
+        _assert_same_texts((small, reference), cjk, 30)
+
+
+def test_a_word_overwritten_in_the_ring_is_computed_again(models):
+    """A long word's ring entry, overwritten a lap later by a word that starts with its bytes
+    (so its key would still match, its rows now the other word's bytes), is not read."""
+    _model, reference = models
+    ring_bytes = 1 << 14
+    model = native.load_model(default_model_path(), ring_bytes=ring_bytes)
+    first = ("thequickbrownfoxjumpsoverthelazydog" * 2)[:48]  # no zero padding after it in the ring
+    later = first + "zyxwvutsrq" * 20  # its entry starts with first's bytes
+    model.predict(later + "\n")
+    later_size = model.ring_end
+    model.clear_cache()
+    model.predict(first + "\n")
+    assert model.ring_end > 0  # in the ring: it does not fit in a way
+    for filler in _oov_words(1000, seed=13, lengths=(25, 30)):
+        if ring_bytes - model.ring_end < later_size:
+            break
+        model.predict(filler + "\n")
+    assert ring_bytes - model.ring_end < later_size
+    model.predict(later + "\n")  # the next lap: at the ring's start, where first was
+    assert model.ring_end == ring_bytes + later_size
+    assert model.predict(first + "\n") == reference(first + "\n")
+
+
+@needs_native
+def test_table_sizes_must_be_powers_of_2():
+    for sets, ring_bytes in ((3, 1 << 12), (0, 1 << 12), (256, 1000)):
+        with pytest.raises(ValueError):
+            native.load_model(default_model_path(), sets=sets, ring_bytes=ring_bytes)
 
 
 def _patched(data: bytes, offset: int, fmt: str, value) -> bytes:
