@@ -34,7 +34,9 @@ if cython.compiled:
         PyUnicode_DATA,
         PyUnicode_FromKindAndData,
         PyUnicode_KIND,
+        PyUnicode_New,
         PyUnicode_READ,
+        PyUnicode_WRITE,
     )
 
 # setup.py compiles this module when it can (Cython pure-Python mode): tokenisation then runs
@@ -153,16 +155,24 @@ def has_cjk(text: str) -> bool:
 
 @cython.cfunc
 @cython.inline
-def _fold(c: cython.Py_UCS4) -> cython.Py_UCS4:
-    """``normalize``'s lower-casing and apostrophe of one character, for a text without U+0130
-    or U+03A3: str.lower maps every other character to one, its simple lower case
-    (tests/filters/test_compiled.py), and only U+03A3 (final sigma) depends on its context."""
+def _lower(c: cython.Py_UCS4) -> cython.Py_UCS4:
+    """The simple lower case of ``c``: str.lower's, except for U+0130 (two characters) and
+    U+03A3 (final sigma by context). No call for ASCII and the blocks without case from CJK
+    punctuation to the full-width forms (kana, Han, hangul: tests/filters/test_compiled.py)."""
     code: cython.uint = c
     if code < 128:
         return code + 32 if 65 <= code <= 90 else code
-    if code == 0x2019:
-        return 39
+    if 0x3000 <= code < 0xA640 or 0xAC00 <= code < 0xFF21:
+        return c
     return Py_UNICODE_TOLOWER(c)
+
+
+@cython.cfunc
+@cython.inline
+def _fold(c: cython.Py_UCS4) -> cython.Py_UCS4:
+    """``normalize``'s lower-casing and apostrophe of one character, for a text without U+0130
+    or U+03A3 (where str.lower maps each character to its simple lower case: ``_lower``)."""
+    return 39 if c == 0x2019 else _lower(c)
 
 
 @cython.cfunc
@@ -303,15 +313,6 @@ def _prefold(text: str) -> str:
         PyMem_Free(out)
 
 
-@cython.cfunc
-@cython.inline
-def _hash_step(h: cython.ulonglong, c: cython.Py_UCS4) -> cython.ulonglong:
-    return (h ^ cython.cast(cython.ulonglong, c)) * cython.cast(cython.ulonglong, 0x100000001B3)  # FNV-1a
-
-
-_HASH_START = 0x84222325  # (a C literal where typed: no Python int per token)
-
-
 @cython.cclass
 class Lexicon:
     """Word sets a view's tokens are looked up in while they are interned (compiled only).
@@ -395,10 +396,11 @@ class Lexicon:
     def _add(self, word: str, bit: cython.Py_ssize_t) -> cython.int:
         kind: cython.int = PyUnicode_KIND(word)
         data: cython.p_void = PyUnicode_DATA(word)
-        h: cython.ulonglong = _HASH_START
+        h: cython.ulonglong = 0x84222325  # as ``_Vocab.add`` hashes a token
+        prime: cython.ulonglong = 0x100000001B3
         k: cython.Py_ssize_t
         for k in range(len(word)):
-            h = _hash_step(h, PyUnicode_READ(kind, data, k))
+            h = (h ^ cython.cast(cython.ulonglong, PyUnicode_READ(kind, data, k))) * prime
         slot: cython.Py_ssize_t = (h ^ (h >> 32)) & self.mask
         while self.slots[slot]:
             k = self.slots[slot] - 1
@@ -442,6 +444,21 @@ class Lexicon:
 
 # The word sets of every filter (``Lexicon.bit``), looked up as views are built.
 LEXICON = Lexicon()
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _str(chars: cython.p_Py_UCS4, size: cython.Py_ssize_t, top: cython.Py_UCS4) -> str:
+    """The str of ``size`` code points, the largest ``top`` (written in its own kind: no
+    second pass to find it, as PyUnicode_FromKindAndData makes)."""
+    out: str = PyUnicode_New(size, top)
+    kind: cython.int = PyUnicode_KIND(out)
+    data: cython.p_void = PyUnicode_DATA(out)
+    k: cython.Py_ssize_t
+    for k in range(size):
+        PyUnicode_WRITE(kind, data, k, chars[k])
+    return out
 
 
 @cython.cclass
@@ -530,14 +547,17 @@ class _Vocab:
     def add(self, text: str, i: cython.Py_ssize_t, j: cython.Py_ssize_t, fold: cython.bint) -> cython.int:
         kind: cython.int = PyUnicode_KIND(text)
         data: cython.p_void = PyUnicode_DATA(text)
-        h: cython.ulonglong = _HASH_START
+        h: cython.ulonglong = 0x84222325  # FNV-1a (C literals: no Python int per token)
+        prime: cython.ulonglong = 0x100000001B3
         size: cython.Py_ssize_t = j - i
         k: cython.Py_ssize_t
         for k in range(i, j):
-            h = _hash_step(h, _at(kind, data, k, fold))
+            h = (h ^ cython.cast(cython.ulonglong, _at(kind, data, k, fold))) * prime
         slot: cython.Py_ssize_t = (h ^ (h >> 32)) & self.mask
         v: cython.Py_ssize_t
         at: cython.p_Py_UCS4
+        c: cython.Py_UCS4
+        top: cython.Py_UCS4
         digits: cython.bint
         while True:
             v = self.slots[slot] - 1
@@ -547,10 +567,13 @@ class _Vocab:
                     self._make_room(2 * self.room)
                 at = self.chars + self.n_chars
                 digits = True
+                top = 0
                 for k in range(size):
-                    at[k] = _at(kind, data, i + k, fold)
-                    digits = digits and Py_UNICODE_ISDIGIT(at[k])
-                self.words.append(PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, at, size))
+                    c = _at(kind, data, i + k, fold)
+                    at[k] = c
+                    top = max(top, c)
+                    digits = digits and (48 <= c <= 57 if c < 128 else Py_UNICODE_ISDIGIT(c))
+                self.words.append(_str(at, size, top))
                 self.hashes[v] = h
                 self.counts[v] = 0
                 self.digits[v] = digits
@@ -697,8 +720,8 @@ def _sentence_punctuation(c: cython.Py_UCS4) -> cython.bint:  # [.!?。！？]
 class PhraseSet:
     """Phrases looked up in one C pass over a text when compiled. ``found``: which of them
     (lower-case) a text holds once lower-cased (``phrase in text.lower()`` for each), without
-    a lower-cased copy unless the text holds a non-ASCII character that lower-casing changes.
-    ``findall``: the matches of their alternation regex, longest phrase first (``pattern``),
+    a lower-cased copy unless the text holds U+0130 or U+03A3 (str.lower maps them to two
+    characters or by their context). ``findall``: the matches of their alternation regex, longest phrase first (``pattern``),
     instead of the regex engine trying hundreds of alternatives at every position."""
 
     phrases = cython.declare(tuple, visibility="readonly")
@@ -763,7 +786,7 @@ class PhraseSet:
             lower = text.lower()
             return [p in lower for p in self.phrases]
         folded: cython.p_uint = _folded(text, True, True)
-        if not folded:  # lower-casing changes a non-ASCII character (maybe its length too)
+        if not folded:  # str.lower maps a character to two, or by its context
             text = text.lower()
             folded = _folded(text, False, True)
         try:
@@ -862,10 +885,10 @@ class PhraseSet:
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def _folded(text: str, strict: cython.bint, fold: cython.bint) -> cython.p_uint:
-    """A PyMem buffer of ``text``'s code points, with ``fold`` those of ``text.lower()``, ASCII
-    A-Z folded to a-z: exact when lower-casing changes no non-ASCII character, since it then
-    maps each character to one. With ``strict``, NULL (and no buffer) for a text that holds
-    such a character."""
+    """A PyMem buffer of ``text``'s code points, with ``fold`` those of ``text.lower()``: with
+    ``strict``, each character's simple lower case (``_lower``), and NULL (no buffer) for a
+    text holding U+0130 or U+03A3, the characters str.lower does not map so; without, ASCII
+    A-Z folded to a-z only (the caller lower-cased the text)."""
     n: cython.Py_ssize_t = len(text)
     out: cython.p_uint = cython.cast(cython.p_uint, PyMem_Malloc(max(n, 1) * cython.sizeof(cython.uint)))
     if not out:
@@ -882,12 +905,11 @@ def _folded(text: str, strict: cython.bint, fold: cython.bint) -> cython.p_uint:
             out[i] = code
         elif code < 128:
             out[i] = code + 32 if 65 <= code <= 90 else code
-        elif strict and Py_UNICODE_TOLOWER(c) != c:
-            # str.lower maps it to another character, to two (U+0130) or by context (final
-            # sigma); where the simple mapping keeps a character, str.lower keeps it too
-            # (tests/filters/test_compiled.py): the caller lower-cases the text
-            PyMem_Free(out)
-            return cython.NULL
+        elif strict:
+            if code == 0x130 or code == 0x3A3:  # str.lower maps it to two, or by its context
+                PyMem_Free(out)
+                return cython.NULL
+            out[i] = _lower(c)
         else:
             out[i] = code
     return out
@@ -1018,23 +1040,22 @@ def char_classes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.take(_SPECIAL_TABLE, codes, mode="clip"), np.take(_PUNCTUATION_TABLE, codes, mode="clip")
 
 
+@cython.cclass
 class ParagraphView:
-    """One text node: its tokens and the counts the filters share. A plain class with slots:
-    a document has tens of them, built for every document."""
+    """One text node: its tokens and the counts the filters share. Compiled, a C struct that
+    ``_paragraph`` fills without a Python call: a document has tens of them."""
 
-    __slots__ = ("index", "node", "n_words", "n_cjk", "start", "vocab", "token_ids", "_scanned", "_folded")
-
-    def __init__(self, index: int, node: TextNode, scanned: str, folded: bool, n_words: int, n_cjk: int, start: int,
-                 vocab: list[str], token_ids: np.ndarray) -> None:
-        self.index = index  # the node's index in ``doc.nodes``
-        self.node = node
-        self._scanned = scanned  # the text the tokens come from: ``normalized``, or NFKC only when
-        self._folded = folded  # it was lower-cased as it was read (``_fold``)
-        self.n_words = n_words  # tokens
-        self.n_cjk = n_cjk  # CJK tokens among them
-        self.start = start  # its first token's position in the view's ``token_ids``
-        self.vocab = vocab  # the view's
-        self.token_ids = token_ids  # the view's, all paragraphs
+    index = cython.declare(cython.Py_ssize_t, visibility="readonly")  # the node's index in ``doc.nodes``
+    node = cython.declare(object, visibility="readonly")
+    n_words = cython.declare(cython.Py_ssize_t, visibility="readonly")  # tokens
+    n_cjk = cython.declare(cython.Py_ssize_t, visibility="readonly")  # CJK tokens among them
+    start = cython.declare(cython.Py_ssize_t, visibility="readonly")  # its first token in ``token_ids``
+    vocab = cython.declare(list, visibility="readonly")  # the view's
+    token_ids = cython.declare(object, visibility="readonly")  # the view's, all paragraphs
+    # The text the tokens come from: ``normalized``, or its NFKC form when it was lower-cased
+    # as it was read (``_fold``).
+    _scanned = cython.declare(str)
+    _folded = cython.declare(cython.bint)
 
     @property
     def text(self) -> str:
@@ -1061,6 +1082,14 @@ class ParagraphView:
     @property
     def cjk_fraction(self) -> float:
         return self.n_cjk / self.n_words if self.n_words else 0.0
+
+
+def _paragraph(index: int, node: TextNode, scanned: str, folded: bool, n_words: int, n_cjk: int, start: int,
+               vocab: list[str], token_ids: np.ndarray) -> ParagraphView:
+    p: ParagraphView = ParagraphView.__new__(ParagraphView)
+    p.index, p.node, p._scanned, p._folded = index, node, scanned, folded
+    p.n_words, p.n_cjk, p.start, p.vocab, p.token_ids = n_words, n_cjk, start, vocab, token_ids
+    return p
 
 
 class TextView:
@@ -1115,7 +1144,7 @@ class TextView:
         view.paragraphs = paragraphs = []
         start = 0
         for (i, node), text, fold, size, cjk in zip(nodes, scanned, folded, n_words, n_cjk):
-            paragraphs.append(ParagraphView(i, node, text, fold, size, cjk, start, view.vocab, view.token_ids))
+            paragraphs.append(_paragraph(i, node, text, fold, size, cjk, start, view.vocab, view.token_ids))
             start += size
         view.n_words = start
         view.n_cjk = sum(n_cjk)
