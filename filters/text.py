@@ -128,7 +128,15 @@ def _tokenize_normalized(norm: str) -> tuple[list[str], int]:
 def _alnum(c: cython.Py_UCS4) -> cython.bint:
     if c < 128:
         return (97 <= c <= 122) or (48 <= c <= 57) or (65 <= c <= 90)
+    if _ALL_ALNUM and (0x4E00 <= c <= 0x9FFF or 0xAC00 <= c <= 0xD7A3):  # (no table look-ups for Chinese)
+        return True
     return c.isalnum()
+
+
+# Whether this Python's Unicode data makes every Han character of the unified block and every
+# hangul syllable alphanumeric (Unicode 14 does): then ``_alnum`` says so without looking.
+_ALL_ALNUM = cython.declare(cython.bint, cython.compiled and all(
+    chr(c).isalnum() for c in chain(range(0x4E00, 0xA000), range(0xAC00, 0xD7A4))))
 
 
 @cython.cfunc
@@ -176,22 +184,56 @@ def _fold(c: cython.Py_UCS4) -> cython.Py_UCS4:
 
 
 @cython.cfunc
-@cython.inline
-def _at(kind: cython.int, data: cython.p_void, i: cython.Py_ssize_t, fold: cython.bint) -> cython.Py_UCS4:
-    """The character at ``i``, with ``fold`` as ``normalize`` lower-cases it (``_fold``)."""
-    c: cython.Py_UCS4 = PyUnicode_READ(kind, data, i)
-    return _fold(c) if fold else c
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _code_points(text: str, out: cython.p_Py_UCS4, fold: cython.bint) -> cython.int:
+    """``text``'s code points written to ``out``, with ``fold`` as ``normalize`` lower-cases
+    them (``_fold``): the scan then reads a plain array, each character folded once."""
+    kind: cython.int = PyUnicode_KIND(text)
+    data: cython.p_void = PyUnicode_DATA(text)
+    i: cython.Py_ssize_t
+    latin: cython.p_uchar
+    if kind == 1:  # (most texts: one byte a character, read without the kind switch)
+        latin = cython.cast(cython.p_uchar, data)
+        if fold:
+            for i in range(len(text)):
+                out[i] = _fold(latin[i])
+        else:
+            for i in range(len(text)):
+                out[i] = latin[i]
+    elif fold:
+        for i in range(len(text)):
+            out[i] = _fold(PyUnicode_READ(kind, data, i))
+    else:
+        for i in range(len(text)):
+            out[i] = PyUnicode_READ(kind, data, i)
+    return 0
+
+
+@cython.cfunc
+def _scan(text: str) -> tuple:
+    """(tokens, CJK tokens) of a normalised text: ``tokenize_counted`` after normalising
+    (compiled only)."""
+    chars: cython.p_Py_UCS4 = cython.cast(cython.p_Py_UCS4, PyMem_Malloc(max(len(text), 1) * cython.sizeof(cython.Py_UCS4)))
+    if not chars:
+        raise MemoryError()
+    try:
+        _code_points(text, chars, False)
+        tokens: list = []
+        n_cjk: cython.Py_ssize_t = _scan_chars(chars, len(text), text, tokens)
+        return tokens, n_cjk
+    finally:
+        PyMem_Free(chars)
 
 
 @cython.cfunc
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def _scan(text: str, vocab: _Vocab = None, fold: cython.bint = False) -> tuple:
-    """(tokens, CJK tokens) of a normalised text: ``tokenize_counted`` after normalising.
-    With ``vocab``, each token goes to it as an id instead (no list, no str per token). With
-    ``fold``, ``text`` is only NFKC-normalised: it is lower-cased as it is read (``_fold``)."""
-    tokens: list = [] if vocab is None else None
-    n: cython.Py_ssize_t = len(text)
+def _scan_chars(chars: cython.p_Py_UCS4, n: cython.Py_ssize_t, text: str, tokens: list = None,
+                vocab: _Vocab = None) -> cython.Py_ssize_t:
+    """The tokens of the ``n`` code points ``chars`` (those of ``text``, maybe folded), to
+    ``tokens`` as slices of ``text``, or with ``vocab`` to it as ids (no str per token); the
+    number of CJK tokens."""
     i: cython.Py_ssize_t = 0
     j: cython.Py_ssize_t
     k: cython.Py_ssize_t
@@ -199,10 +241,8 @@ def _scan(text: str, vocab: _Vocab = None, fold: cython.bint = False) -> tuple:
     n_cjk: cython.Py_ssize_t = 0
     has_cjk: cython.bint
     c: cython.Py_UCS4
-    kind: cython.int = PyUnicode_KIND(text)  # read the code points directly
-    data: cython.p_void = PyUnicode_DATA(text)
     while i < n:
-        c = _at(kind, data, i, fold)
+        c = chars[i]
         if not _alnum(c):
             i += 1
             continue
@@ -211,13 +251,13 @@ def _scan(text: str, vocab: _Vocab = None, fold: cython.bint = False) -> tuple:
         j = i + 1
         while True:
             while j < n:
-                c = _at(kind, data, j, fold)
+                c = chars[j]
                 if not _alnum(c):
                     break
                 if _cjk(c):
                     has_cjk = True
                 j += 1
-            if j + 1 < n and _at(kind, data, j, fold) == 39 and _alnum(_at(kind, data, j + 1, fold)):
+            if j + 1 < n and chars[j] == 39 and _alnum(chars[j + 1]):
                 j += 1
                 continue
             break
@@ -225,31 +265,31 @@ def _scan(text: str, vocab: _Vocab = None, fold: cython.bint = False) -> tuple:
             if vocab is None:
                 tokens.append(text[i:j])
             else:
-                vocab.add(text, i, j, fold)
+                vocab.add(chars, i, j)
             i = j
             continue
         # TOKEN.findall(word): a CJK character, or a run of other alphanumerics joined by
         # apostrophes; anything else is skipped.
         k = i
         while k < j:
-            c = _at(kind, data, k, fold)
+            c = chars[k]
             if _cjk(c):
                 if vocab is None:
                     tokens.append(text[k : k + 1])
                 else:
-                    vocab.add(text, k, k + 1, fold)
+                    vocab.add(chars, k, k + 1)
                 n_cjk += 1
                 k += 1
             elif _alnum(c):
                 m = k + 1
                 while True:
                     while m < j:
-                        c = _at(kind, data, m, fold)
+                        c = chars[m]
                         if not _alnum(c) or _cjk(c):
                             break
                         m += 1
-                    if m + 1 < j and (c == 39 or c == 0x2019):  # an apostrophe (c is text[m])
-                        c = _at(kind, data, m + 1, fold)
+                    if m + 1 < j and (c == 39 or c == 0x2019):  # an apostrophe (c is chars[m])
+                        c = chars[m + 1]
                         if _alnum(c) and not _cjk(c):
                             m += 1
                             continue
@@ -257,12 +297,12 @@ def _scan(text: str, vocab: _Vocab = None, fold: cython.bint = False) -> tuple:
                 if vocab is None:
                     tokens.append(text[k:m])
                 else:
-                    vocab.add(text, k, m, fold)
+                    vocab.add(chars, k, m)
                 k = m
             else:
                 k += 1
         i = j
-    return tokens, n_cjk
+    return n_cjk
 
 
 @cython.cfunc
@@ -544,15 +584,14 @@ class _Vocab:
     @cython.cfunc
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    def add(self, text: str, i: cython.Py_ssize_t, j: cython.Py_ssize_t, fold: cython.bint) -> cython.int:
-        kind: cython.int = PyUnicode_KIND(text)
-        data: cython.p_void = PyUnicode_DATA(text)
+    def add(self, chars: cython.p_Py_UCS4, i: cython.Py_ssize_t, j: cython.Py_ssize_t) -> cython.int:
+        """The token ``chars[i:j]``."""
         h: cython.ulonglong = 0x84222325  # FNV-1a (C literals: no Python int per token)
         prime: cython.ulonglong = 0x100000001B3
         size: cython.Py_ssize_t = j - i
         k: cython.Py_ssize_t
         for k in range(i, j):
-            h = (h ^ cython.cast(cython.ulonglong, _at(kind, data, k, fold))) * prime
+            h = (h ^ cython.cast(cython.ulonglong, chars[k])) * prime
         slot: cython.Py_ssize_t = (h ^ (h >> 32)) & self.mask
         v: cython.Py_ssize_t
         at: cython.p_Py_UCS4
@@ -569,7 +608,7 @@ class _Vocab:
                 digits = True
                 top = 0
                 for k in range(size):
-                    c = _at(kind, data, i + k, fold)
+                    c = chars[i + k]
                     at[k] = c
                     top = max(top, c)
                     digits = digits and (48 <= c <= 57 if c < 128 else Py_UNICODE_ISDIGIT(c))
@@ -587,7 +626,7 @@ class _Vocab:
             if self.hashes[v] == h and self.offsets[v + 1] - self.offsets[v] == size:
                 at = self.chars + self.offsets[v]
                 k = 0
-                while k < size and at[k] == _at(kind, data, i + k, fold):
+                while k < size and at[k] == chars[i + k]:
                     k += 1
                 if k == size:
                     break
@@ -638,29 +677,40 @@ def _scan_view(texts: list[str]) -> tuple:
     paragraphs, their lengths, vocab counts, digit tokens, vocab bits, lexicon generation,
     tokens per text, CJK tokens per text, the texts scanned, whether each was lower-cased as it
     was read) of the texts ``tokenize_counted`` would tokenise, interned."""
-    vocab = _Vocab(sum(map(len, texts)), LEXICON)  # a token has at least one character
+    scanned: list[str] = []
+    folded: list[bool] = []
+    for text in texts:
+        text, fold = _view_text(text)
+        scanned.append(text)
+        folded.append(fold)
+    # (sizes after NFKC, which may lengthen a text: "…" is "...")
+    size: cython.Py_ssize_t = max(map(len, scanned), default=0)
+    vocab = _Vocab(sum(map(len, scanned)), LEXICON)  # a token has at least one character
     generation = LEXICON.generation
     n_words: list[int] = []
     n_cjk: list[int] = []
-    scanned: list[str] = []
-    folded: list[bool] = []
     text: str
-    fold: cython.bint
     g: cython.Py_ssize_t
     t: cython.Py_ssize_t
     v: cython.Py_ssize_t
     before: cython.Py_ssize_t
     groups_array = np.empty(vocab.ids.shape[0], dtype=np.int64)
     groups: cython.longlong[:] = groups_array
-    for g in range(len(texts)):
-        text, fold = _view_text(texts[g])
-        scanned.append(text)
-        folded.append(fold)
-        before = vocab.n
-        n_cjk.append(_scan(text, vocab, fold)[1])
-        n_words.append(vocab.n - before)
-        for t in range(before, vocab.n):
-            groups[t] = g
+    # Each text's code points, in turn, in one buffer.
+    chars: cython.p_Py_UCS4 = cython.cast(cython.p_Py_UCS4, PyMem_Malloc(max(size, 1) * cython.sizeof(cython.Py_UCS4)))
+    if not chars:
+        raise MemoryError()
+    try:
+        for g in range(len(scanned)):
+            text = scanned[g]
+            _code_points(text, chars, folded[g])
+            before = vocab.n
+            n_cjk.append(_scan_chars(chars, len(text), text, None, vocab))
+            n_words.append(vocab.n - before)
+            for t in range(before, vocab.n):
+                groups[t] = g
+    finally:
+        PyMem_Free(chars)
     n_vocab: cython.Py_ssize_t = len(vocab.words)
     counts_array = np.empty(n_vocab, dtype=np.int64)
     counts: cython.longlong[:] = counts_array
@@ -690,10 +740,10 @@ def count_sentence_ends(text: str) -> int:
     j: cython.Py_ssize_t
     count: cython.Py_ssize_t = 0
     c: cython.Py_UCS4
-    while i < n:
-        if not _sentence_punctuation(PyUnicode_READ(kind, data, i)):
-            i += 1
-            continue
+    while True:
+        i = _next_sentence_punctuation(kind, data, i, n)
+        if i == n:
+            break
         j = i + 1
         while j < n and _sentence_punctuation(PyUnicode_READ(kind, data, j)):
             j += 1
@@ -714,6 +764,38 @@ def count_sentence_ends(text: str) -> int:
 @cython.inline
 def _sentence_punctuation(c: cython.Py_UCS4) -> cython.bint:  # [.!?。！？]
     return c == 46 or c == 33 or c == 63 or c == 0x3002 or c == 0xFF01 or c == 0xFF1F
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _next_sentence_punctuation(kind: cython.int, data: cython.p_void, i: cython.Py_ssize_t,
+                               n: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    """The first position from ``i`` holding sentence punctuation, or ``n``: one loop per
+    string kind, most characters let go by one or two comparisons."""
+    latin: cython.p_uchar
+    wide: cython.p_ushort
+    c: cython.uint
+    if kind == 1:  # . ! ? only
+        latin = cython.cast(cython.p_uchar, data)
+        while i < n:
+            c = latin[i]
+            if c == 46 or c == 33 or c == 63:
+                return i
+            i += 1
+    elif kind == 2:
+        wide = cython.cast(cython.p_ushort, data)
+        while i < n:
+            c = wide[i]
+            if (c <= 63 or c >= 0x3002) and _sentence_punctuation(c):
+                return i
+            i += 1
+    else:
+        while i < n:
+            if _sentence_punctuation(PyUnicode_READ(kind, data, i)):
+                return i
+            i += 1
+    return n
 
 
 @cython.cclass

@@ -233,7 +233,6 @@ def _token_matches(phrases: dict, words: set, view: TextView, kinds_array: np.nd
     counts_array = np.zeros(n_vocab, dtype=np.int64)
     counts: cython.longlong[:] = counts_array
     groups: cython.longlong[:]
-    paragraph_end: cython.longlong[:]
     any_phrase: cython.bint = False
     any_word: cython.bint = False
     matched: cython.bint = False
@@ -249,12 +248,11 @@ def _token_matches(phrases: dict, words: set, view: TextView, kinds_array: np.nd
     if any_phrase:
         consumed = np.zeros(n, dtype=np.uint8)
         groups = view.token_groups
-        paragraph_end = np.cumsum([p.n_words for p in view.paragraphs]).astype(np.int64)
         for i in range(n):
             if kinds[ids[i]] & 1 and i >= matched_until:
                 for phrase in phrases[vocab[ids[i]]]:
                     end = i + len(phrase)
-                    if end > paragraph_end[groups[i]]:
+                    if end > n or groups[end - 1] != groups[i]:  # (paragraphs are runs of tokens)
                         continue
                     k = 1  # phrase[0] is the token at i
                     while k < end - i and vocab[ids[i + k]] == phrase[k]:
