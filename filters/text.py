@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from itertools import chain, count
 
 import numpy as np
@@ -1261,7 +1261,7 @@ class TextView:
         it), called once per distinct token."""
         return self.vocab_values(fn, dtype)[self.token_ids]
 
-    def word_bit(self, words: frozenset[str]) -> int:
+    def word_bit(self, words: Collection[str]) -> int:
         """The bit of ``words`` in ``vocab_bits``, or -1 where the view does not have it
         (plain Python; a set registered after the view was made, or not a frozenset)."""
         bit = LEXICON.bit(words)
