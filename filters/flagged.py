@@ -43,15 +43,16 @@ class FlaggedFilter(DocumentFilter):
     def tag(self, doc: Document, view: TextView) -> None:
         # The title and the images' alt text and captions go to training too (and spam
         # often shows there first).
-        extra = [doc.title or "", *(t for n in doc.image_nodes for t in (n.alt, n.caption) if t)]
-        extra_tokens = [tokenize(t) for t in extra]
-        total = sum(map(len, extra_tokens)) + view.n_words
+        # Each is matched on its own (a phrase never spans two), as a paragraph of a view.
+        extra = [t for t in (doc.title, *(t for n in doc.image_nodes for t in (n.alt, n.caption))) if t]
+        extra_view = TextView.of_texts(extra) if extra else None
+        total = view.n_words + (extra_view.n_words if extra_view is not None else 0)
         if not total:
             return
         matcher, category = category_matcher(self.settings.wordlists)
         hits = matcher.view_matches(view)  # the paragraphs, all at once
-        for text, tokens in zip(extra, extra_tokens):
-            hits.extend(matcher.matches(text, tokens))
+        if extra_view is not None:
+            hits.extend(matcher.view_matches(extra_view))
         tokens_hit = dict.fromkeys(CATEGORIES, 0)
         terms_hit = dict.fromkeys(CATEGORIES, 0)
         for term, n in hits:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Callable, Collection
 from itertools import chain, count
 
 import numpy as np
@@ -27,14 +25,18 @@ except ImportError:  # running uncompiled without Cython installed
 from schemas import Document, TextNode
 
 if cython.compiled:
-    from cython.cimports.cpython.mem import PyMem_Calloc, PyMem_Free, PyMem_Malloc
+    from cython.cimports.cpython.mem import PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
     from cython.cimports.cpython.unicode import (
         Py_UNICODE_ISDIGIT,
         Py_UNICODE_ISSPACE,
         Py_UNICODE_TOLOWER,
+        PyUnicode_4BYTE_KIND,
         PyUnicode_DATA,
+        PyUnicode_FromKindAndData,
         PyUnicode_KIND,
+        PyUnicode_New,
         PyUnicode_READ,
+        PyUnicode_WRITE,
     )
 
 # setup.py compiles this module when it can (Cython pure-Python mode): tokenisation then runs
@@ -74,7 +76,12 @@ BULLETS = ("•", "-", "*", "·", "‣", "▪", "●", "◦", "–", "►", "✓
 def normalize(text: str) -> str:
     """NFKC + lower case, typographic apostrophe folded: full-width ＡＢＣ and compatibility
     forms match their plain terms, "it’s" the stop word "it's"."""
-    return unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    return _nfkc(text).lower().replace("’", "'")
+
+
+def _nfkc(text: str) -> str:
+    """NFKC of ``text``; compiled, of ``_prefold(text)`` (the same string, found faster)."""
+    return unicodedata.normalize("NFKC", _prefold(text) if cython.compiled else text)
 
 
 def tokenize(text: str) -> list[str]:
@@ -121,7 +128,15 @@ def _tokenize_normalized(norm: str) -> tuple[list[str], int]:
 def _alnum(c: cython.Py_UCS4) -> cython.bint:
     if c < 128:
         return (97 <= c <= 122) or (48 <= c <= 57) or (65 <= c <= 90)
+    if _ALL_ALNUM and (0x4E00 <= c <= 0x9FFF or 0xAC00 <= c <= 0xD7A3):  # (no table look-ups for Chinese)
+        return True
     return c.isalnum()
+
+
+# Whether this Python's Unicode data makes every Han character of the unified block and every
+# hangul syllable alphanumeric (Unicode 14 does): then ``_alnum`` says so without looking.
+_ALL_ALNUM = cython.declare(cython.bint, cython.compiled and all(
+    chr(c).isalnum() for c in chain(range(0x4E00, 0xA000), range(0xAC00, 0xD7A4))))
 
 
 @cython.cfunc
@@ -147,13 +162,78 @@ def has_cjk(text: str) -> bool:
 
 
 @cython.cfunc
+@cython.inline
+def _lower(c: cython.Py_UCS4) -> cython.Py_UCS4:
+    """The simple lower case of ``c``: str.lower's, except for U+0130 (two characters) and
+    U+03A3 (final sigma by context). No call for ASCII and the blocks without case from CJK
+    punctuation to the full-width forms (kana, Han, hangul: tests/filters/test_compiled.py)."""
+    code: cython.uint = c
+    if code < 128:
+        return code + 32 if 65 <= code <= 90 else code
+    if 0x3000 <= code < 0xA640 or 0xAC00 <= code < 0xFF21:
+        return c
+    return Py_UNICODE_TOLOWER(c)
+
+
+@cython.cfunc
+@cython.inline
+def _fold(c: cython.Py_UCS4) -> cython.Py_UCS4:
+    """``normalize``'s lower-casing and apostrophe of one character, for a text without U+0130
+    or U+03A3 (where str.lower maps each character to its simple lower case: ``_lower``)."""
+    return 39 if c == 0x2019 else _lower(c)
+
+
+@cython.cfunc
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def _scan(text: str, vocab: _Vocab = None) -> tuple:
-    """(tokens, CJK tokens) of a normalised text: ``tokenize_counted`` after normalising.
-    With ``vocab``, each token goes to it as an id instead (no list, no str per token)."""
-    tokens: list = [] if vocab is None else None
-    n: cython.Py_ssize_t = len(text)
+def _code_points(text: str, out: cython.p_Py_UCS4, fold: cython.bint) -> cython.int:
+    """``text``'s code points written to ``out``, with ``fold`` as ``normalize`` lower-cases
+    them (``_fold``): the scan then reads a plain array, each character folded once."""
+    kind: cython.int = PyUnicode_KIND(text)
+    data: cython.p_void = PyUnicode_DATA(text)
+    i: cython.Py_ssize_t
+    latin: cython.p_uchar
+    if kind == 1:  # (most texts: one byte a character, read without the kind switch)
+        latin = cython.cast(cython.p_uchar, data)
+        if fold:
+            for i in range(len(text)):
+                out[i] = _fold(latin[i])
+        else:
+            for i in range(len(text)):
+                out[i] = latin[i]
+    elif fold:
+        for i in range(len(text)):
+            out[i] = _fold(PyUnicode_READ(kind, data, i))
+    else:
+        for i in range(len(text)):
+            out[i] = PyUnicode_READ(kind, data, i)
+    return 0
+
+
+@cython.cfunc
+def _scan(text: str) -> tuple:
+    """(tokens, CJK tokens) of a normalised text: ``tokenize_counted`` after normalising
+    (compiled only)."""
+    chars: cython.p_Py_UCS4 = cython.cast(cython.p_Py_UCS4, PyMem_Malloc(max(len(text), 1) * cython.sizeof(cython.Py_UCS4)))
+    if not chars:
+        raise MemoryError()
+    try:
+        _code_points(text, chars, False)
+        tokens: list = []
+        n_cjk: cython.Py_ssize_t = _scan_chars(chars, len(text), text, tokens)
+        return tokens, n_cjk
+    finally:
+        PyMem_Free(chars)
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _scan_chars(chars: cython.p_Py_UCS4, n: cython.Py_ssize_t, text: str, tokens: list = None,
+                vocab: _Vocab = None) -> cython.Py_ssize_t:
+    """The tokens of the ``n`` code points ``chars`` (those of ``text``, maybe folded), to
+    ``tokens`` as slices of ``text``, or with ``vocab`` to it as ids (no str per token); the
+    number of CJK tokens."""
     i: cython.Py_ssize_t = 0
     j: cython.Py_ssize_t
     k: cython.Py_ssize_t
@@ -161,10 +241,8 @@ def _scan(text: str, vocab: _Vocab = None) -> tuple:
     n_cjk: cython.Py_ssize_t = 0
     has_cjk: cython.bint
     c: cython.Py_UCS4
-    kind: cython.int = PyUnicode_KIND(text)  # read the code points directly
-    data: cython.p_void = PyUnicode_DATA(text)
     while i < n:
-        c = PyUnicode_READ(kind, data, i)
+        c = chars[i]
         if not _alnum(c):
             i += 1
             continue
@@ -173,13 +251,13 @@ def _scan(text: str, vocab: _Vocab = None) -> tuple:
         j = i + 1
         while True:
             while j < n:
-                c = PyUnicode_READ(kind, data, j)
+                c = chars[j]
                 if not _alnum(c):
                     break
                 if _cjk(c):
                     has_cjk = True
                 j += 1
-            if j + 1 < n and PyUnicode_READ(kind, data, j) == 39 and _alnum(PyUnicode_READ(kind, data, j + 1)):
+            if j + 1 < n and chars[j] == 39 and _alnum(chars[j + 1]):
                 j += 1
                 continue
             break
@@ -187,31 +265,31 @@ def _scan(text: str, vocab: _Vocab = None) -> tuple:
             if vocab is None:
                 tokens.append(text[i:j])
             else:
-                vocab.add(text, i, j)
+                vocab.add(chars, i, j)
             i = j
             continue
         # TOKEN.findall(word): a CJK character, or a run of other alphanumerics joined by
         # apostrophes; anything else is skipped.
         k = i
         while k < j:
-            c = PyUnicode_READ(kind, data, k)
+            c = chars[k]
             if _cjk(c):
                 if vocab is None:
                     tokens.append(text[k : k + 1])
                 else:
-                    vocab.add(text, k, k + 1)
+                    vocab.add(chars, k, k + 1)
                 n_cjk += 1
                 k += 1
             elif _alnum(c):
                 m = k + 1
                 while True:
                     while m < j:
-                        c = PyUnicode_READ(kind, data, m)
+                        c = chars[m]
                         if not _alnum(c) or _cjk(c):
                             break
                         m += 1
-                    if m + 1 < j and (c == 39 or c == 0x2019):  # an apostrophe (c is text[m])
-                        c = PyUnicode_READ(kind, data, m + 1)
+                    if m + 1 < j and (c == 39 or c == 0x2019):  # an apostrophe (c is chars[m])
+                        c = chars[m + 1]
                         if _alnum(c) and not _cjk(c):
                             m += 1
                             continue
@@ -219,12 +297,208 @@ def _scan(text: str, vocab: _Vocab = None) -> tuple:
                 if vocab is None:
                     tokens.append(text[k:m])
                 else:
-                    vocab.add(text, k, m)
+                    vocab.add(chars, k, m)
                 k = m
             else:
                 k += 1
         i = j
-    return tokens, n_cjk
+    return n_cjk
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _prefold(text: str) -> str:
+    """``text`` with each full-width ASCII form (U+FF01-FF5E) and horizontal ellipsis (U+2026)
+    replaced by its NFKD decomposition ("（" by "(", "…" by "..."). NFKC of it is NFKC of
+    ``text``: NFKC composes the full decomposition, which replaces every character by its own
+    anyway. But unicodedata returns a text as it is only when no character may change, and
+    otherwise decomposes and recomposes all of it (slowly): Chinese punctuation sent every
+    paragraph holding one down that path."""
+    kind: cython.int = PyUnicode_KIND(text)
+    if kind == 1:  # (all below U+0100)
+        return text
+    data: cython.p_void = PyUnicode_DATA(text)
+    n: cython.Py_ssize_t = len(text)
+    i: cython.Py_ssize_t
+    at: cython.Py_ssize_t = 0
+    c: cython.Py_UCS4
+    replaced: cython.Py_ssize_t = 0
+    ellipses: cython.Py_ssize_t = 0
+    for i in range(n):
+        c = PyUnicode_READ(kind, data, i)
+        if 0xFF01 <= c <= 0xFF5E:
+            replaced += 1
+        elif c == 0x2026:
+            ellipses += 1
+    if not replaced and not ellipses:
+        return text
+    out: cython.p_Py_UCS4 = cython.cast(cython.p_Py_UCS4, PyMem_Malloc((n + 2 * ellipses) * cython.sizeof(cython.Py_UCS4)))
+    if not out:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            c = PyUnicode_READ(kind, data, i)
+            if 0xFF01 <= c <= 0xFF5E:
+                out[at] = cython.cast(cython.uint, c) - 0xFEE0
+            elif c == 0x2026:
+                out[at] = out[at + 1] = 46
+                at += 2
+                out[at] = 46
+            else:
+                out[at] = c
+            at += 1
+        return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, at)
+    finally:
+        PyMem_Free(out)
+
+
+@cython.cclass
+class Lexicon:
+    """Word sets a view's tokens are looked up in while they are interned (compiled only).
+    ``bit`` gives a set its bit at its first call; ``_Vocab`` looks each new token up once in
+    this C table by the hash it computed anyway, and ``TextView.vocab_bits`` says which sets
+    hold each distinct token. A filter then tests a bit instead of hashing the token's str and
+    looking it up in its own set. Plain Python registers nothing (``bit`` is -1): the filters
+    look tokens up in their sets."""
+
+    sets = cython.declare(dict, visibility="readonly")  # frozenset -> its bit
+    words: list  # the words of every set, by entry
+    hashes: cython.p_ulonglong  # each entry's hash (as ``_Vocab`` hashes a token)
+    bits: cython.p_ulonglong  # the sets holding each entry
+    slots: cython.p_int  # entry + 1, 0 for an empty slot
+    mask: cython.Py_ssize_t
+    capacity: cython.Py_ssize_t
+
+    def __init__(self) -> None:
+        self.sets = {}
+        self.words = []
+        if not cython.compiled:
+            return
+        self.capacity = 0
+        self.mask = 0
+        self._resize(1024)
+
+    def __dealloc__(self) -> None:
+        if cython.compiled:
+            PyMem_Free(self.hashes)
+            PyMem_Free(self.bits)
+            PyMem_Free(self.slots)
+
+    @property
+    def generation(self) -> int:
+        """Sets registered so far: a view scanned now has the bits below this."""
+        return len(self.sets)
+
+    def bit(self, words: object) -> int:
+        """The bit of the frozenset ``words`` (registered at its first call), or -1: not
+        compiled, not a frozenset, or 64 sets registered already."""
+        if not cython.compiled or type(words) is not frozenset:
+            return -1
+        bit = self.sets.get(words)
+        if bit is None:
+            if len(self.sets) == 64:
+                return -1
+            bit = len(self.sets)
+            for word in words:
+                if isinstance(word, str):
+                    self._add(word, bit)
+            self.sets[words] = bit
+        return bit
+
+    @cython.cfunc
+    def _resize(self, capacity: cython.Py_ssize_t) -> cython.int:
+        """Room for ``capacity`` entries, the slots (twice as many) laid out again."""
+        hashes = cython.cast(cython.p_ulonglong, PyMem_Realloc(self.hashes, capacity * cython.sizeof(cython.ulonglong)))
+        if not hashes:
+            raise MemoryError()
+        self.hashes = hashes
+        bits = cython.cast(cython.p_ulonglong, PyMem_Realloc(self.bits, capacity * cython.sizeof(cython.ulonglong)))
+        if not bits:
+            raise MemoryError()
+        self.bits = bits
+        mask: cython.Py_ssize_t = 2 * capacity - 1
+        slots: cython.p_int = cython.cast(cython.p_int, PyMem_Calloc(mask + 1, cython.sizeof(cython.int)))
+        if not slots:
+            raise MemoryError()
+        PyMem_Free(self.slots)
+        self.slots, self.mask, self.capacity = slots, mask, capacity
+        k: cython.Py_ssize_t
+        slot: cython.Py_ssize_t
+        for k in range(len(self.words)):
+            slot = (self.hashes[k] ^ (self.hashes[k] >> 32)) & mask
+            while slots[slot]:
+                slot = (slot + 1) & mask
+            slots[slot] = k + 1
+        return 0
+
+    @cython.cfunc
+    def _add(self, word: str, bit: cython.Py_ssize_t) -> cython.int:
+        kind: cython.int = PyUnicode_KIND(word)
+        data: cython.p_void = PyUnicode_DATA(word)
+        h: cython.ulonglong = 0x84222325  # as ``_Vocab.add`` hashes a token
+        prime: cython.ulonglong = 0x100000001B3
+        k: cython.Py_ssize_t
+        for k in range(len(word)):
+            h = (h ^ cython.cast(cython.ulonglong, PyUnicode_READ(kind, data, k))) * prime
+        slot: cython.Py_ssize_t = (h ^ (h >> 32)) & self.mask
+        while self.slots[slot]:
+            k = self.slots[slot] - 1
+            if self.hashes[k] == h and self.words[k] == word:
+                self.bits[k] |= cython.cast(cython.ulonglong, 1) << bit
+                return 0
+            slot = (slot + 1) & self.mask
+        k = len(self.words)
+        self.words.append(word)
+        self.hashes[k] = h
+        self.bits[k] = cython.cast(cython.ulonglong, 1) << bit
+        self.slots[slot] = k + 1
+        if k + 1 == self.capacity:
+            self._resize(2 * self.capacity)
+        return 0
+
+    @cython.cfunc
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def lookup(self, h: cython.ulonglong, chars: cython.p_Py_UCS4, size: cython.Py_ssize_t) -> cython.ulonglong:
+        """The bits of the word of these code points (hashed as ``_add`` does), 0 if none."""
+        slot: cython.Py_ssize_t = (h ^ (h >> 32)) & self.mask
+        k: cython.Py_ssize_t
+        m: cython.Py_ssize_t
+        kind: cython.int
+        data: cython.p_void
+        while self.slots[slot]:
+            k = self.slots[slot] - 1
+            if self.hashes[k] == h:
+                word: str = self.words[k]
+                if len(word) == size:
+                    kind, data = PyUnicode_KIND(word), PyUnicode_DATA(word)
+                    m = 0
+                    while m < size and PyUnicode_READ(kind, data, m) == chars[m]:
+                        m += 1
+                    if m == size:
+                        return self.bits[k]
+            slot = (slot + 1) & self.mask
+        return 0
+
+
+# The word sets of every filter (``Lexicon.bit``), looked up as views are built.
+LEXICON = Lexicon()
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _str(chars: cython.p_Py_UCS4, size: cython.Py_ssize_t, top: cython.Py_UCS4) -> str:
+    """The str of ``size`` code points, the largest ``top`` (written in its own kind: no
+    second pass to find it, as PyUnicode_FromKindAndData makes)."""
+    out: str = PyUnicode_New(size, top)
+    kind: cython.int = PyUnicode_KIND(out)
+    data: cython.p_void = PyUnicode_DATA(out)
+    k: cython.Py_ssize_t
+    for k in range(size):
+        PyUnicode_WRITE(kind, data, k, chars[k])
+    return out
 
 
 @cython.cclass
@@ -232,66 +506,117 @@ class _Vocab:
     """A document's distinct tokens, interned by their code points while ``_scan`` runs
     (compiled only): a token is hashed (FNV-1a over its code points) and looked up in an
     open-addressing table of C arrays, so only a new token becomes a str, and every token is
-    written as its id (first-occurrence order, as ``dict.fromkeys`` gives)."""
+    written as its id (first-occurrence order, as ``dict.fromkeys`` gives). A new token is
+    also looked up in ``LEXICON`` (its bits) and classed as digits or not; each token's
+    length and each distinct token's count are kept as they go."""
 
     words: list  # distinct tokens, by id
     chars: cython.p_Py_UCS4  # their code points, one after the other
     offsets: cython.p_Py_ssize_t  # where each distinct token's code points start in ``chars``
     hashes: cython.p_ulonglong  # each distinct token's hash
+    counts: cython.p_longlong  # how often each distinct token occurs
+    bits: cython.p_ulonglong  # each distinct token's sets in ``lexicon``
+    digits: cython.p_uchar  # each distinct token is made of digits only (str.isdigit)
     n_chars: cython.Py_ssize_t
+    room: cython.Py_ssize_t  # distinct tokens the arrays above hold
     slots: cython.p_int  # id + 1, 0 for an empty slot
     mask: cython.Py_ssize_t
+    lexicon: Lexicon
     ids_array: object
     ids: cython.longlong[:]  # every token's id, in order
+    lengths_array: object
+    lengths: cython.longlong[:]  # every token's length
     n: cython.Py_ssize_t  # tokens so far
 
-    def __cinit__(self, capacity: cython.Py_ssize_t) -> None:
+    def __cinit__(self, capacity: cython.Py_ssize_t, lexicon: Lexicon) -> None:
         """``capacity``: at least the number of tokens and of their characters (the
         characters scanned will do)."""
         capacity = max(capacity, 1)
         self.words = []
+        self.lexicon = lexicon
         self.chars = cython.cast(cython.p_Py_UCS4, PyMem_Malloc(capacity * cython.sizeof(cython.Py_UCS4)))
-        self.offsets = cython.cast(cython.p_Py_ssize_t, PyMem_Malloc((capacity + 1) * cython.sizeof(cython.Py_ssize_t)))
-        self.hashes = cython.cast(cython.p_ulonglong, PyMem_Malloc(capacity * cython.sizeof(cython.ulonglong)))
         self.mask = 255
         self.slots = cython.cast(cython.p_int, PyMem_Calloc(self.mask + 1, cython.sizeof(cython.int)))
-        if not (self.chars and self.offsets and self.hashes and self.slots):
+        if not (self.chars and self.slots):
             raise MemoryError()
+        self.room = 0
+        self._make_room(128)
         self.n_chars = 0
+        self.offsets[0] = 0
         self.ids_array = np.empty(capacity, dtype=np.int64)
         self.ids = self.ids_array
+        self.lengths_array = np.empty(capacity, dtype=np.int64)
+        self.lengths = self.lengths_array
         self.n = 0
 
     def __dealloc__(self) -> None:
         PyMem_Free(self.chars)
         PyMem_Free(self.offsets)
         PyMem_Free(self.hashes)
+        PyMem_Free(self.counts)
+        PyMem_Free(self.bits)
+        PyMem_Free(self.digits)
         PyMem_Free(self.slots)
+
+    @cython.cfunc
+    def _make_room(self, room: cython.Py_ssize_t) -> cython.int:
+        """The per-distinct-token arrays grown to ``room`` tokens (kept as they are)."""
+        offsets = PyMem_Realloc(self.offsets, (room + 1) * cython.sizeof(cython.Py_ssize_t))
+        hashes = PyMem_Realloc(self.hashes, room * cython.sizeof(cython.ulonglong))
+        counts = PyMem_Realloc(self.counts, room * cython.sizeof(cython.longlong))
+        bits = PyMem_Realloc(self.bits, room * cython.sizeof(cython.ulonglong))
+        digits = PyMem_Realloc(self.digits, room)
+        if offsets:  # (each one kept as soon as it is there: __dealloc__ frees them)
+            self.offsets = cython.cast(cython.p_Py_ssize_t, offsets)
+        if hashes:
+            self.hashes = cython.cast(cython.p_ulonglong, hashes)
+        if counts:
+            self.counts = cython.cast(cython.p_longlong, counts)
+        if bits:
+            self.bits = cython.cast(cython.p_ulonglong, bits)
+        if digits:
+            self.digits = cython.cast(cython.p_uchar, digits)
+        if not (offsets and hashes and counts and bits and digits):
+            raise MemoryError()
+        self.room = room
+        return 0
 
     @cython.cfunc
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    def add(self, text: str, i: cython.Py_ssize_t, j: cython.Py_ssize_t) -> cython.int:
-        kind: cython.int = PyUnicode_KIND(text)
-        data: cython.p_void = PyUnicode_DATA(text)
+    def add(self, chars: cython.p_Py_UCS4, i: cython.Py_ssize_t, j: cython.Py_ssize_t) -> cython.int:
+        """The token ``chars[i:j]``."""
         h: cython.ulonglong = 0x84222325  # FNV-1a (C literals: no Python int per token)
         prime: cython.ulonglong = 0x100000001B3
         size: cython.Py_ssize_t = j - i
         k: cython.Py_ssize_t
         for k in range(i, j):
-            h = (h ^ cython.cast(cython.ulonglong, PyUnicode_READ(kind, data, k))) * prime
+            h = (h ^ cython.cast(cython.ulonglong, chars[k])) * prime
         slot: cython.Py_ssize_t = (h ^ (h >> 32)) & self.mask
         v: cython.Py_ssize_t
         at: cython.p_Py_UCS4
+        c: cython.Py_UCS4
+        top: cython.Py_UCS4
+        digits: cython.bint
         while True:
             v = self.slots[slot] - 1
             if v < 0:  # a new token
                 v = len(self.words)
-                self.words.append(text[i:j])
-                self.hashes[v] = h
-                self.offsets[v] = self.n_chars
+                if v == self.room:
+                    self._make_room(2 * self.room)
+                at = self.chars + self.n_chars
+                digits = True
+                top = 0
                 for k in range(size):
-                    self.chars[self.n_chars + k] = PyUnicode_READ(kind, data, i + k)
+                    c = chars[i + k]
+                    at[k] = c
+                    top = max(top, c)
+                    digits = digits and (48 <= c <= 57 if c < 128 else Py_UNICODE_ISDIGIT(c))
+                self.words.append(_str(at, size, top))
+                self.hashes[v] = h
+                self.counts[v] = 0
+                self.digits[v] = digits
+                self.bits[v] = self.lexicon.lookup(h, at, size) if self.lexicon is not None else 0
                 self.n_chars += size
                 self.offsets[v + 1] = self.n_chars
                 self.slots[slot] = v + 1
@@ -301,12 +626,14 @@ class _Vocab:
             if self.hashes[v] == h and self.offsets[v + 1] - self.offsets[v] == size:
                 at = self.chars + self.offsets[v]
                 k = 0
-                while k < size and at[k] == PyUnicode_READ(kind, data, i + k):
+                while k < size and at[k] == chars[i + k]:
                     k += 1
                 if k == size:
                     break
             slot = (slot + 1) & self.mask
         self.ids[self.n] = v
+        self.lengths[self.n] = size
+        self.counts[v] += 1
         self.n += 1
         return 0
 
@@ -332,37 +659,72 @@ class _Vocab:
         return 0
 
 
-def _scan_view(texts: list[str]) -> tuple[list[str], np.ndarray, list[int], list[int]]:
-    """(vocab, token ids, tokens per text, CJK tokens per text) of normalised texts, in one
-    C scan each (compiled only): ``tokenize_counted`` of each, interned."""
-    vocab = _Vocab(sum(map(len, texts)))  # a token has at least one character
+def _view_text(text: str) -> tuple[str, bool]:
+    """(the text to scan for ``normalize(text)``'s tokens, whether to lower-case it as it is
+    read): NFKC-normalised only, unless str.lower would not map it character by character."""
+    if text.isascii():
+        return text, True
+    text = _nfkc(text)
+    if "\u0130" in text or "\u03a3" in text:  # İ lower-cases to two characters, Σ by context
+        return text.lower().replace("’", "'"), False
+    return text, True
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _scan_view(texts: list[str]) -> tuple:
+    """A view's tokens in one C scan per text (compiled only): (vocab, token ids, their
+    paragraphs, their lengths, vocab counts, digit tokens, vocab bits, lexicon generation,
+    tokens per text, CJK tokens per text, the texts scanned, whether each was lower-cased as it
+    was read) of the texts ``tokenize_counted`` would tokenise, interned."""
+    scanned: list[str] = []
+    folded: list[bool] = []
+    for text in texts:
+        text, fold = _view_text(text)
+        scanned.append(text)
+        folded.append(fold)
+    # (sizes after NFKC, which may lengthen a text: "…" is "...")
+    size: cython.Py_ssize_t = max(map(len, scanned), default=0)
+    vocab = _Vocab(sum(map(len, scanned)), LEXICON)  # a token has at least one character
+    generation = LEXICON.generation
     n_words: list[int] = []
     n_cjk: list[int] = []
     text: str
+    g: cython.Py_ssize_t
+    t: cython.Py_ssize_t
+    v: cython.Py_ssize_t
     before: cython.Py_ssize_t
-    for text in texts:
-        before = vocab.n
-        n_cjk.append(_scan(text, vocab)[1])
-        n_words.append(vocab.n - before)
-    return vocab.words, vocab.ids_array[: vocab.n], n_words, n_cjk
-
-
-@cython.cfunc
-@cython.boundscheck(False)
-@cython.wraparound(False)
-def _token_lengths(vocab: list, token_ids: np.ndarray) -> np.ndarray:
-    """``TextView.token_lengths``: each distinct token's length spread by one typed loop."""
-    n_vocab: cython.Py_ssize_t = len(vocab)
-    sizes: cython.longlong[:] = np.empty(n_vocab, dtype=np.int64)
-    ids: cython.longlong[:] = token_ids
-    lengths_array = np.empty(len(token_ids), dtype=np.int64)
-    lengths: cython.longlong[:] = lengths_array
-    k: cython.Py_ssize_t
-    for k in range(n_vocab):
-        sizes[k] = len(cython.cast(str, vocab[k]))
-    for k in range(len(token_ids)):
-        lengths[k] = sizes[ids[k]]
-    return lengths_array
+    groups_array = np.empty(vocab.ids.shape[0], dtype=np.int64)
+    groups: cython.longlong[:] = groups_array
+    # Each text's code points, in turn, in one buffer.
+    chars: cython.p_Py_UCS4 = cython.cast(cython.p_Py_UCS4, PyMem_Malloc(max(size, 1) * cython.sizeof(cython.Py_UCS4)))
+    if not chars:
+        raise MemoryError()
+    try:
+        for g in range(len(scanned)):
+            text = scanned[g]
+            _code_points(text, chars, folded[g])
+            before = vocab.n
+            n_cjk.append(_scan_chars(chars, len(text), text, None, vocab))
+            n_words.append(vocab.n - before)
+            for t in range(before, vocab.n):
+                groups[t] = g
+    finally:
+        PyMem_Free(chars)
+    n_vocab: cython.Py_ssize_t = len(vocab.words)
+    counts_array = np.empty(n_vocab, dtype=np.int64)
+    counts: cython.longlong[:] = counts_array
+    bits_array = np.empty(n_vocab, dtype=np.uint64)
+    bits: cython.ulonglong[:] = bits_array
+    n_digits: cython.Py_ssize_t = 0
+    for v in range(n_vocab):
+        counts[v] = vocab.counts[v]
+        bits[v] = vocab.bits[v]
+        if vocab.digits[v]:
+            n_digits += vocab.counts[v]
+    n: cython.Py_ssize_t = vocab.n
+    return (vocab.words, vocab.ids_array[:n], groups_array[:n], vocab.lengths_array[:n], counts_array, n_digits,
+            bits_array, generation, n_words, n_cjk, scanned, folded)
 
 
 def count_sentence_ends(text: str) -> int:
@@ -378,10 +740,10 @@ def count_sentence_ends(text: str) -> int:
     j: cython.Py_ssize_t
     count: cython.Py_ssize_t = 0
     c: cython.Py_UCS4
-    while i < n:
-        if not _sentence_punctuation(PyUnicode_READ(kind, data, i)):
-            i += 1
-            continue
+    while True:
+        i = _next_sentence_punctuation(kind, data, i, n)
+        if i == n:
+            break
         j = i + 1
         while j < n and _sentence_punctuation(PyUnicode_READ(kind, data, j)):
             j += 1
@@ -404,12 +766,44 @@ def _sentence_punctuation(c: cython.Py_UCS4) -> cython.bint:  # [.!?。！？]
     return c == 46 or c == 33 or c == 63 or c == 0x3002 or c == 0xFF01 or c == 0xFF1F
 
 
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _next_sentence_punctuation(kind: cython.int, data: cython.p_void, i: cython.Py_ssize_t,
+                               n: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    """The first position from ``i`` holding sentence punctuation, or ``n``: one loop per
+    string kind, most characters let go by one or two comparisons."""
+    latin: cython.p_uchar
+    wide: cython.p_ushort
+    c: cython.uint
+    if kind == 1:  # . ! ? only
+        latin = cython.cast(cython.p_uchar, data)
+        while i < n:
+            c = latin[i]
+            if c == 46 or c == 33 or c == 63:
+                return i
+            i += 1
+    elif kind == 2:
+        wide = cython.cast(cython.p_ushort, data)
+        while i < n:
+            c = wide[i]
+            if (c <= 63 or c >= 0x3002) and _sentence_punctuation(c):
+                return i
+            i += 1
+    else:
+        while i < n:
+            if _sentence_punctuation(PyUnicode_READ(kind, data, i)):
+                return i
+            i += 1
+    return n
+
+
 @cython.cclass
 class PhraseSet:
     """Phrases looked up in one C pass over a text when compiled. ``found``: which of them
     (lower-case) a text holds once lower-cased (``phrase in text.lower()`` for each), without
-    a lower-cased copy unless the text holds a non-ASCII character that lower-casing changes.
-    ``findall``: the matches of their alternation regex, longest phrase first (``pattern``),
+    a lower-cased copy unless the text holds U+0130 or U+03A3 (str.lower maps them to two
+    characters or by their context). ``findall``: the matches of their alternation regex, longest phrase first (``pattern``),
     instead of the regex engine trying hundreds of alternatives at every position."""
 
     phrases = cython.declare(tuple, visibility="readonly")
@@ -474,7 +868,7 @@ class PhraseSet:
             lower = text.lower()
             return [p in lower for p in self.phrases]
         folded: cython.p_uint = _folded(text, True, True)
-        if not folded:  # lower-casing changes a non-ASCII character (maybe its length too)
+        if not folded:  # str.lower maps a character to two, or by its context
             text = text.lower()
             folded = _folded(text, False, True)
         try:
@@ -573,10 +967,10 @@ class PhraseSet:
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def _folded(text: str, strict: cython.bint, fold: cython.bint) -> cython.p_uint:
-    """A PyMem buffer of ``text``'s code points, with ``fold`` those of ``text.lower()``, ASCII
-    A-Z folded to a-z: exact when lower-casing changes no non-ASCII character, since it then
-    maps each character to one. With ``strict``, NULL (and no buffer) for a text that holds
-    such a character."""
+    """A PyMem buffer of ``text``'s code points, with ``fold`` those of ``text.lower()``: with
+    ``strict``, each character's simple lower case (``_lower``), and NULL (no buffer) for a
+    text holding U+0130 or U+03A3, the characters str.lower does not map so; without, ASCII
+    A-Z folded to a-z only (the caller lower-cased the text)."""
     n: cython.Py_ssize_t = len(text)
     out: cython.p_uint = cython.cast(cython.p_uint, PyMem_Malloc(max(n, 1) * cython.sizeof(cython.uint)))
     if not out:
@@ -593,12 +987,11 @@ def _folded(text: str, strict: cython.bint, fold: cython.bint) -> cython.p_uint:
             out[i] = code
         elif code < 128:
             out[i] = code + 32 if 65 <= code <= 90 else code
-        elif strict and Py_UNICODE_TOLOWER(c) != c:
-            # str.lower maps it to another character, to two (U+0130) or by context (final
-            # sigma); where the simple mapping keeps a character, str.lower keeps it too
-            # (tests/filters/test_compiled.py): the caller lower-cases the text
-            PyMem_Free(out)
-            return cython.NULL
+        elif strict:
+            if code == 0x130 or code == 0x3A3:  # str.lower maps it to two, or by its context
+                PyMem_Free(out)
+                return cython.NULL
+            out[i] = _lower(c)
         else:
             out[i] = code
     return out
@@ -669,27 +1062,28 @@ def line_stats(texts: list[str]) -> tuple[int, int, int, int, int, int]:
 @cython.cfunc
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def _count_tokens(vocab: list, vocab_counts: np.ndarray, words: frozenset | None) -> cython.Py_ssize_t:
-    """``TextView.count_in`` (compiled only), or with ``words`` None ``n_digit_tokens``
-    (str.isdigit: a non-empty run of Py_UNICODE_ISDIGIT), without a Python call per token."""
+def _count_tokens(vocab: list, vocab_counts: np.ndarray, words: frozenset) -> cython.Py_ssize_t:
+    """``TextView.count_in`` (compiled only) without a Python call per token."""
     counts: cython.longlong[:] = vocab_counts
     total: cython.Py_ssize_t = 0
     v: cython.Py_ssize_t
-    k: cython.Py_ssize_t
-    token: str
-    digits: cython.bint
     for v in range(len(vocab)):
-        token = vocab[v]
-        if words is not None:
-            if token in words:
-                total += counts[v]
-            continue
-        digits = len(token) > 0
-        for k in range(len(token)):
-            if not Py_UNICODE_ISDIGIT(token[k]):
-                digits = False
-                break
-        if digits:
+        if vocab[v] in words:
+            total += counts[v]
+    return total
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _count_bit(vocab_bits: np.ndarray, vocab_counts: np.ndarray, bit: cython.int) -> cython.Py_ssize_t:
+    """``TextView.count_in`` of a set with a bit in ``vocab_bits`` (compiled only)."""
+    bits: cython.ulonglong[:] = vocab_bits
+    counts: cython.longlong[:] = vocab_counts
+    total: cython.Py_ssize_t = 0
+    v: cython.Py_ssize_t
+    for v in range(bits.shape[0]):
+        if (bits[v] >> bit) & 1:
             total += counts[v]
     return total
 
@@ -728,33 +1122,42 @@ def char_classes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.take(_SPECIAL_TABLE, codes, mode="clip"), np.take(_PUNCTUATION_TABLE, codes, mode="clip")
 
 
-@dataclass
+@cython.cclass
 class ParagraphView:
-    """One text node: its tokens and the counts the filters share."""
+    """One text node: its tokens and the counts the filters share. Compiled, a C struct that
+    ``_paragraph`` fills without a Python call: a document has tens of them."""
 
-    index: int  # the node's index in ``doc.nodes``
-    node: TextNode
-    normalized: str = field(repr=False)  # ``normalize(text)``, which the tokens come from
-    n_words: int  # tokens
-    n_cjk: int  # CJK tokens among them
-    start: int  # its first token's position in the view's ``token_ids``
-    vocab: list[str] = field(repr=False, compare=False)  # the view's
-    token_ids: np.ndarray = field(repr=False, compare=False)  # the view's, all paragraphs
+    index = cython.declare(cython.Py_ssize_t, visibility="readonly")  # the node's index in ``doc.nodes``
+    node = cython.declare(object, visibility="readonly")
+    n_words = cython.declare(cython.Py_ssize_t, visibility="readonly")  # tokens
+    n_cjk = cython.declare(cython.Py_ssize_t, visibility="readonly")  # CJK tokens among them
+    start = cython.declare(cython.Py_ssize_t, visibility="readonly")  # its first token in ``token_ids``
+    vocab = cython.declare(list, visibility="readonly")  # the view's
+    token_ids = cython.declare(object, visibility="readonly")  # the view's, all paragraphs
+    # The text the tokens come from: ``normalized``, or its NFKC form when it was lower-cased
+    # as it was read (``_fold``).
+    _scanned = cython.declare(str)
+    _folded = cython.declare(cython.bint)
 
     @property
     def text(self) -> str:
         return self.node.text
 
-    @cached_property
+    @property
+    def normalized(self) -> str:
+        """``normalize(text)``, which the tokens come from."""
+        return self._scanned.lower().replace("’", "'") if self._folded else self._scanned
+
+    @property
     def tokens(self) -> list[str]:
         """Its tokens (built on demand from the view's ids: most filters read only those)."""
         return list(map(self.vocab.__getitem__, self.token_ids[self.start : self.start + self.n_words].tolist()))
 
-    @cached_property
+    @property
     def n_special(self) -> int:
         return count_special(self.node.text)
 
-    @cached_property
+    @property
     def n_punctuation(self) -> int:
         return len(_PUNCTUATION_RE.findall(self.node.text))
 
@@ -763,60 +1166,91 @@ class ParagraphView:
         return self.n_cjk / self.n_words if self.n_words else 0.0
 
 
-@dataclass
+def _paragraph(index: int, node: TextNode, scanned: str, folded: bool, n_words: int, n_cjk: int, start: int,
+               vocab: list[str], token_ids: np.ndarray) -> ParagraphView:
+    p: ParagraphView = ParagraphView.__new__(ParagraphView)
+    p.index, p.node, p._scanned, p._folded = index, node, scanned, folded
+    p.n_words, p.n_cjk, p.start, p.vocab, p.token_ids = n_words, n_cjk, start, vocab, token_ids
+    return p
+
+
 class TextView:
     """A document's text, tokenised once. Filters read it and cache derived values in
     ``shared`` (e.g. stop-word counts) so two filters never compute the same thing twice.
 
     Per-token measures are taken once per distinct token (``vocab``) and spread to the
-    tokens with numpy (``token_ids``), instead of a Python call per token in every filter."""
+    tokens with numpy (``token_ids``), instead of a Python call per token in every filter.
+    The arrays every filter chain reads are made with the view (compiled, by the C scan
+    itself): plain attributes, no property call."""
 
-    doc: Document
+    doc: Document | None
     paragraphs: list[ParagraphView]
     vocab: list[str]  # the distinct tokens in first-occurrence order
-    token_ids: np.ndarray = field(compare=False)  # each token's index in ``vocab`` (int64; deterministic)
-    shared: dict[str, object] = field(default_factory=dict)
+    token_ids: np.ndarray  # each token's index in ``vocab`` (int64; deterministic)
+    token_groups: np.ndarray  # each token's paragraph (position in ``paragraphs``)
+    token_lengths: np.ndarray  # each token's length in characters (int64)
+    vocab_counts: np.ndarray  # how often each distinct token occurs (int64, indexed like ``vocab``)
+    n_digit_tokens: int  # tokens of digits only (``token_values(str.isdigit).sum()``)
+    vocab_bits: np.ndarray | None  # compiled: each distinct token's sets in ``LEXICON`` (uint64)
+    generation: int  # the ``LEXICON`` bits below this are in ``vocab_bits``
+    n_words: int
+    n_cjk: int
+    text: str  # the paragraphs joined by "\n\n"
+    shared: dict[str, object]  # values derived by one filter for the others
 
     @classmethod
     def of(cls, doc: Document) -> "TextView":
-        nodes = [(i, node) for i, node in enumerate(doc.nodes) if isinstance(node, TextNode)]
-        norms = [normalize_for_tokens(node.text) for _, node in nodes]
+        return cls.of_nodes(doc, [(i, node) for i, node in enumerate(doc.nodes) if isinstance(node, TextNode)])
+
+    @classmethod
+    def of_texts(cls, texts: list[str]) -> "TextView":
+        """A view of loose texts (e.g. a title and captions), as paragraphs of no document."""
+        return cls.of_nodes(None, list(enumerate(map(TextNode, texts))))
+
+    @classmethod
+    def of_nodes(cls, doc: Document | None, nodes: list[tuple[int, TextNode]]) -> "TextView":
+        """The view of ``nodes`` ((index in ``doc.nodes``, text node)) of ``doc``."""
+        view = cls()
+        view.doc = doc
+        view.shared = {}
+        texts = [node.text for _, node in nodes]
+        view.text = "\n\n".join(texts)
         if cython.compiled:
             # One C scan per paragraph straight to token ids: a str only per distinct token.
-            vocab, ids, n_words, n_cjk = _scan_view(norms)
+            (view.vocab, view.token_ids, view.token_groups, view.token_lengths, view.vocab_counts, view.n_digit_tokens,
+             view.vocab_bits, view.generation, n_words, n_cjk, scanned, folded) = _scan_view(texts)
         else:
-            tokenized = list(map(_tokenize_normalized, norms))
-            tokens = list(chain.from_iterable(t for t, _ in tokenized))
-            vocab = list(dict.fromkeys(tokens))
-            index = dict(zip(vocab, count()))
-            ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-            n_words, n_cjk = [len(t) for t, _ in tokenized], [n for _, n in tokenized]
-        paragraphs = []
+            scanned = list(map(normalize_for_tokens, texts))
+            folded = [False] * len(texts)
+            n_words, n_cjk = view._tokenize(scanned)
+        view.paragraphs = paragraphs = []
         start = 0
-        for (i, node), norm, size, cjk in zip(nodes, norms, n_words, n_cjk):
-            paragraphs.append(ParagraphView(i, node, norm, size, cjk, start, vocab, ids))
+        for (i, node), text, fold, size, cjk in zip(nodes, scanned, folded, n_words, n_cjk):
+            paragraphs.append(_paragraph(i, node, text, fold, size, cjk, start, view.vocab, view.token_ids))
             start += size
-        return cls(doc, paragraphs, vocab, ids)
+        view.n_words = start
+        view.n_cjk = sum(n_cjk)
+        return view
 
-    @cached_property
-    def text(self) -> str:
-        return "\n\n".join(p.text for p in self.paragraphs)
+    def _tokenize(self, norms: list[str]) -> tuple[list[int], list[int]]:
+        """Plain Python: the view's tokens and arrays from the normalised texts, with numpy;
+        (tokens, CJK tokens) per text."""
+        tokenized = list(map(_tokenize_normalized, norms))
+        tokens = list(chain.from_iterable(t for t, _ in tokenized))
+        self.vocab = list(dict.fromkeys(tokens))
+        index = dict(zip(self.vocab, count()))
+        self.token_ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        n_words = [len(t) for t, _ in tokenized]
+        self.token_groups = np.repeat(np.arange(len(norms)), n_words)
+        self.token_lengths = self.token_values(len, np.int64)
+        self.vocab_counts = np.bincount(self.token_ids, minlength=len(self.vocab))
+        self.n_digit_tokens = int(self.vocab_values(str.isdigit) @ self.vocab_counts)
+        self.vocab_bits, self.generation = None, 0
+        return n_words, [n for _, n in tokenized]
 
-    @cached_property
+    @property
     def tokens(self) -> list[str]:
         return list(map(self.vocab.__getitem__, self.token_ids.tolist()))
-
-    @cached_property
-    def token_groups(self) -> np.ndarray:
-        """Each token's paragraph (position in ``paragraphs``)."""
-        return np.repeat(np.arange(len(self.paragraphs)), [p.n_words for p in self.paragraphs])
-
-    @cached_property
-    def token_lengths(self) -> np.ndarray:
-        """Each token's length in characters (int64)."""
-        if cython.compiled:
-            return _token_lengths(self.vocab, self.token_ids)
-        return self.token_values(len, np.int64)
 
     def vocab_values(self, fn: Callable[[str], object], dtype: type = bool) -> np.ndarray:
         """``fn`` of every distinct token, as an array indexed like ``vocab``."""
@@ -827,38 +1261,27 @@ class TextView:
         it), called once per distinct token."""
         return self.vocab_values(fn, dtype)[self.token_ids]
 
-    @cached_property
-    def vocab_counts(self) -> np.ndarray:
-        """How often each distinct token occurs (int64, indexed like ``vocab``)."""
-        return np.bincount(self.token_ids, minlength=len(self.vocab))
+    def word_bit(self, words: Collection[str]) -> int:
+        """The bit of ``words`` in ``vocab_bits``, or -1 where the view does not have it
+        (plain Python; a set registered after the view was made, or not a frozenset)."""
+        bit = LEXICON.bit(words)
+        return bit if bit < self.generation else -1
 
     def count_in(self, words: frozenset[str]) -> int:
         """Tokens in ``words`` (``token_values(words.__contains__).sum()``)."""
-        if cython.compiled:
-            return _count_tokens(self.vocab, self.vocab_counts, words)
-        return int(self.vocab_values(words.__contains__) @ self.vocab_counts)
-
-    @cached_property
-    def n_digit_tokens(self) -> int:
-        """Tokens of digits only (``token_values(str.isdigit).sum()``)."""
-        if cython.compiled:
-            return _count_tokens(self.vocab, self.vocab_counts, None)
-        return int(self.vocab_values(str.isdigit) @ self.vocab_counts)
-
-    @cached_property
-    def n_words(self) -> int:
-        return len(self.token_ids)
-
-    @cached_property
-    def n_cjk(self) -> int:
-        return sum(p.n_cjk for p in self.paragraphs)
+        if not cython.compiled:
+            return int(self.vocab_values(words.__contains__) @ self.vocab_counts)
+        bit = self.word_bit(words)
+        if bit >= 0:
+            return _count_bit(self.vocab_bits, self.vocab_counts, bit)
+        return _count_tokens(self.vocab, self.vocab_counts, words)
 
     @property
     def cjk_fraction(self) -> float:
         n = self.n_words
         return self.n_cjk / n if n else 0.0
 
-    @cached_property
+    @property
     def lines(self) -> list[str]:
         """Non-empty lines (a list node holds one item per line)."""
         return [line for p in self.paragraphs for line in map(str.strip, p.text.split("\n")) if line]

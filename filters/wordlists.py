@@ -19,7 +19,7 @@ try:
 except ImportError:  # running uncompiled without Cython installed
     from pipeline.cython_shim import cython
 
-from filters.text import CJK_CHAR, TOKEN, PhraseSet, TextView, has_cjk, normalize, tokenize
+from filters.text import CJK_CHAR, LEXICON, TOKEN, PhraseSet, TextView, has_cjk, normalize, tokenize
 from pipeline.resources import package_dir
 
 # A folder of this package; extracted to a temp dir when imported from a zip (--py-files).
@@ -74,6 +74,11 @@ class TermMatcher:
                 self.phrases.setdefault(tokens[0], []).append(tokens)
         for phrases in self.phrases.values():
             phrases.sort(key=len, reverse=True)
+        # Their bits in the views' ``vocab_bits`` (compiled): a view's tokens are looked up
+        # in them as they are interned, not here.
+        self.word_set, self.start_set = frozenset(self.words), frozenset(self.phrases)
+        LEXICON.bit(self.word_set)
+        LEXICON.bit(self.start_set)
 
     def matches(self, text: str, tokens: list[str] | None = None) -> list[tuple[str, int]]:
         """(term, tokens it covers) for every match in one text (``tokens``: its
@@ -107,12 +112,12 @@ class TermMatcher:
         words are looked up once per distinct token."""
         hits: list[tuple[str, int]] = []
         # CJK substrings: per paragraph, exactly as ``matches`` (most documents have none).
-        if self.cjk is not None and has_cjk(view.text):
+        if self.cjk is not None:
             for p in view.paragraphs:
-                if has_cjk(p.text):
+                if not p.text.isascii() and has_cjk(p.text):
                     hits.extend((m, self.cjk_tokens[m]) for m in self.cjk.findall(p.normalized))
         if cython.compiled:
-            _token_matches(self.phrases, self.words, view, hits)
+            _token_matches(self.phrases, self.words, view, _kinds(view, self.start_set, self.word_set), hits)
             return hits
         tokens = view.tokens
         consumed = np.zeros(len(tokens), dtype=bool)
@@ -152,6 +157,7 @@ class StopWords:
 
     def __init__(self, folder: str | None = None) -> None:
         self.en = frozenset(load_terms(str(list_path("stopwords_en", folder))))
+        LEXICON.bit(self.en)  # (compiled: a view's tokens are looked up in it as it is made)
         # the alternation regex of the Chinese stop words, longest first (C matches when compiled)
         self.zh = PhraseSet(load_terms(str(list_path("stopwords_zh", folder))))
 
@@ -185,23 +191,50 @@ class StopWords:
 @cython.cfunc
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def _token_matches(phrases: dict, words: set, view: TextView, hits: list) -> None:
+def _kinds(view: TextView, starts: frozenset, words: frozenset) -> np.ndarray:
+    """For each distinct token of a view (compiled only): 1 if a phrase starts with it, | 2 if
+    it is a word; from its ``vocab_bits`` where the view has both sets' bits, else looked up."""
+    vocab: list = view.vocab
+    n_vocab: cython.Py_ssize_t = len(vocab)
+    kinds_array = np.zeros(n_vocab, dtype=np.uint8)
+    kinds: cython.uchar[:] = kinds_array
+    start_bit: cython.int = view.word_bit(starts)
+    word_bit: cython.int = view.word_bit(words)
+    bits: cython.ulonglong[:]
+    v: cython.Py_ssize_t
+    if start_bit >= 0 and word_bit >= 0:
+        bits = view.vocab_bits
+        for v in range(n_vocab):
+            kinds[v] = ((bits[v] >> start_bit) & 1) | (((bits[v] >> word_bit) & 1) << 1)
+        return kinds_array
+    for v in range(n_vocab):
+        token = vocab[v]
+        if token in starts:
+            kinds[v] = 1
+        if token in words:
+            kinds[v] |= 2
+    return kinds_array
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _token_matches(phrases: dict, words: set, view: TextView, kinds_array: np.ndarray, hits: list) -> None:
     """The phrase and word hits of ``TermMatcher.view_matches`` (compiled only): each distinct
-    token looked up once, then one pass over the token ids for phrases (tried where one
-    starts, ending in its paragraph; compared by id, so the view's token strs are never
+    token classed once (``_kinds``), then one pass over the token ids for phrases (tried where
+    one starts, ending in its paragraph; compared by id, so the view's token strs are never
     built) and one for words."""
     vocab: list = view.vocab
     ids: cython.longlong[:] = view.token_ids
     n: cython.Py_ssize_t = len(view.token_ids)
     n_vocab: cython.Py_ssize_t = len(vocab)
-    kinds_array = np.zeros(n_vocab, dtype=np.uint8)
     kinds: cython.uchar[:] = kinds_array  # 1: a phrase starts with it, 2: a word
     consumed: cython.uchar[:]
     counts_array = np.zeros(n_vocab, dtype=np.int64)
     counts: cython.longlong[:] = counts_array
     groups: cython.longlong[:]
-    paragraph_end: cython.longlong[:]
     any_phrase: cython.bint = False
+    any_word: cython.bint = False
     matched: cython.bint = False
     i: cython.Py_ssize_t
     k: cython.Py_ssize_t
@@ -210,21 +243,16 @@ def _token_matches(phrases: dict, words: set, view: TextView, hits: list) -> Non
     matched_until: cython.Py_ssize_t = 0  # matches never overlap: a start inside the last one is consumed
     phrase: tuple
     for v in range(n_vocab):
-        token = vocab[v]
-        if token in phrases:
-            kinds[v] = 1
-            any_phrase = True
-        if token in words:
-            kinds[v] |= 2
+        any_phrase = any_phrase or kinds[v] & 1
+        any_word = any_word or kinds[v] & 2
     if any_phrase:
         consumed = np.zeros(n, dtype=np.uint8)
         groups = view.token_groups
-        paragraph_end = np.cumsum([p.n_words for p in view.paragraphs]).astype(np.int64)
         for i in range(n):
             if kinds[ids[i]] & 1 and i >= matched_until:
                 for phrase in phrases[vocab[ids[i]]]:
                     end = i + len(phrase)
-                    if end > paragraph_end[groups[i]]:
+                    if end > n or groups[end - 1] != groups[i]:  # (paragraphs are runs of tokens)
                         continue
                     k = 1  # phrase[0] is the token at i
                     while k < end - i and vocab[ids[i + k]] == phrase[k]:
@@ -235,6 +263,8 @@ def _token_matches(phrases: dict, words: set, view: TextView, hits: list) -> Non
                         matched = True
                         matched_until = end
                         break
+    if not any_word:
+        return
     for i in range(n):
         if kinds[ids[i]] & 2 and not (matched and consumed[i]):
             counts[ids[i]] += 1
@@ -248,7 +278,8 @@ def _token_matches(phrases: dict, words: set, view: TextView, hits: list) -> Non
 @cython.wraparound(False)
 def _stop_words_per_paragraph(stop_words: frozenset, view: TextView) -> list:
     """English stop words per paragraph of a view (compiled only): each distinct token looked
-    up once, then one pass over the token ids."""
+    up once (its ``vocab_bits`` where the view has the set's bit), then one pass over the
+    token ids."""
     vocab: list = view.vocab
     ids: cython.longlong[:] = view.token_ids
     groups: cython.longlong[:] = view.token_groups
@@ -256,10 +287,17 @@ def _stop_words_per_paragraph(stop_words: frozenset, view: TextView) -> list:
     is_stop: cython.uchar[:] = np.zeros(n_vocab, dtype=np.uint8)
     counts_array = np.zeros(len(view.paragraphs), dtype=np.int64)
     counts: cython.longlong[:] = counts_array
+    bit: cython.int = view.word_bit(stop_words)
+    bits: cython.ulonglong[:]
     i: cython.Py_ssize_t
-    for i in range(n_vocab):
-        if vocab[i] in stop_words:
-            is_stop[i] = 1
+    if bit >= 0:
+        bits = view.vocab_bits
+        for i in range(n_vocab):
+            is_stop[i] = (bits[i] >> bit) & 1
+    else:
+        for i in range(n_vocab):
+            if vocab[i] in stop_words:
+                is_stop[i] = 1
     for i in range(len(ids)):
         counts[groups[i]] += is_stop[ids[i]]
     return counts_array.tolist()

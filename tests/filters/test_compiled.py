@@ -428,3 +428,81 @@ def test_sized_repetition_and_sorts_the_same(plain):
         texts = ["".join(rng.choice(list(pool), int(rng.integers(0, 30)))) for _ in range(int(rng.integers(0, 6)))]
         a, b = quality.char_counts(texts), pure_quality.char_counts(texts)
         assert a[0].tolist() == b[0].tolist() and a[1:] == b[1:], texts
+
+
+# -- the view's own scan: folding as it reads, NFKC's fast path, LEXICON bits (helper `flag`) --------
+
+
+def test_every_code_point_gives_the_same_view(plain):
+    """TextView.of lower-cases as it reads (``_fold``, a fast path for caseless blocks) and
+    NFKC-normalises after ``_prefold``: on every code point, alone, in runs, capitalised
+    around and next to combining marks, its tokens and counts are the plain view's."""
+    pure = plain["filters.text"]
+    code_points = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    for start in range(0, len(code_points), 2048):
+        chunk = code_points[start : start + 2048]
+        paragraphs = [" ".join(chunk), "".join(chunk), "A".join(chunk), "\u0301 ".join(chunk), "’".join(chunk)]
+        doc = _doc(f"cp{start}", *paragraphs)
+        assert _view_facts(text.TextView.of(doc)) == _view_facts(pure.TextView.of(doc)), start
+
+
+@pytest.mark.parametrize("paragraph", [
+    "㍿" * 3000,  # one character, four CJK tokens after NFKC: more tokens than characters scanned
+    "…a" * 2000 + "ﬁ" * 500, "ＡＢＣ（ｄｅｆ）！" * 300, "Ａ\u0301 ｅ\u0308 …\u0301 （\u0308", "İstanbul İİ ΣΟΦΟΣ σοφος ΟΣ.",
+    "ǅ ǈ ẞ ß Ω K Å Ⅻ ⓐⒶ ＩＳＴ", "日本語のテキスト、カタカナ・ひらがな。", "I\u0307 Σ\u0301 ΑΣ\u0301Α",
+])
+def test_views_of_texts_nfkc_and_lower_casing_change_the_same(plain, paragraph):
+    pure = plain["filters.text"]
+    doc = _doc("nfkc", paragraph, paragraph.upper(), paragraph.lower(), "ascii Title")
+    assert _view_facts(text.TextView.of(doc)) == _view_facts(pure.TextView.of(doc))
+    assert [p.normalized for p in text.TextView.of(doc).paragraphs] == list(map(pure.normalize, doc_texts(doc)))
+
+
+def doc_texts(doc: Document) -> list[str]:
+    return [n.text for n in doc.nodes if isinstance(n, TextNode)]
+
+
+def test_normalize_with_prefolded_forms_equals_nfkc():
+    """``_prefold`` replaces U+FF01-FF5E and U+2026 by their NFKD forms before NFKC: the same
+    NFKC whatever follows them (combining marks compose with the replacement as with the
+    decomposition)."""
+    import unicodedata
+
+    marks = ["", "\u0301", "\u0308\u0301", "\u0323\u0301", "\u3099", " "]
+    forms = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["…", "\uff5f", "\uff00"]
+    for form in forms:
+        assert unicodedata.normalize("NFKD", form) == ("..." if form == "…" else unicodedata.normalize("NFKD", form))
+        for mark in marks:
+            for before in ("", "a", "\u0301", "中"):
+                sample = before + form + mark + form.upper()
+                assert text.normalize(sample) == unicodedata.normalize("NFKC", sample).lower().replace("’", "'"), sample
+
+
+def test_lexicon_bits_count_what_the_sets_hold():
+    """A view's ``vocab_bits`` hold the sets registered before it was made; a set registered
+    later is looked up in the set (``word_bit`` -1), with the same counts either way."""
+    if not text.COMPILED:
+        pytest.skip("plain Python registers no set")
+    doc = _doc("lexicon", "The cat and the hat, it's 42 cats. 的了是 the end", "The THE the’s")
+    early = frozenset({"the", "cat", "it's", "的", "the's", "not a token"})
+    bit = text.LEXICON.bit(early)
+    assert bit >= 0 and text.LEXICON.bit(frozenset(early)) == bit  # equal sets share a bit
+    view = text.TextView.of(doc)
+    late = frozenset({"the", "hat", "42", "是", "cats"})
+    assert view.word_bit(early) == bit and view.word_bit(late) == -1 and view.word_bit({"the"}) == -1
+    assert text.TextView.of(doc).word_bit(late) >= 0
+    for words in (early, late):
+        expected = sum(token in words for token in view.tokens)
+        assert view.count_in(words) == text.TextView.of(doc).count_in(words) == expected
+    held = [bool((int(b) >> bit) & 1) for b in view.vocab_bits]
+    assert held == [token in early for token in view.vocab]
+
+
+def test_lexicon_gives_no_bit_past_64_sets():
+    lexicon = text.Lexicon()
+    if not text.COMPILED:
+        assert lexicon.bit(frozenset({"a"})) == -1
+        return
+    bits = [lexicon.bit(frozenset({f"w{i}", "shared"})) for i in range(70)]
+    assert bits == list(range(64)) + [-1] * 6 and lexicon.generation == 64
+    assert lexicon.bit(frozenset({"w3", "shared"})) == 3 and lexicon.bit({"w3"}) == -1

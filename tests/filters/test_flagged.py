@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from filters.base import Verdict
-from filters.flagged import CATEGORIES, FlaggedFilter
+from filters.flagged import CATEGORIES, FlaggedFilter, category_matcher
 from filters.settings import FiltersConfig, SelectConfig, TextRules, zh_rules
+from filters.text import TextView, tokenize
 from filters.wordlists import list_path, load_terms
 from schemas import Document, ImageNode
 from tests.filters.textdocs import make_doc, tag_with
@@ -206,3 +207,53 @@ def test_changed_thresholds_change_the_verdict_without_retagging():
     assert f.select(doc, SelectConfig(en=TextRules(max_flagged_ratio=0.005))).rule == "gambling"
     assert f.select(doc, SelectConfig(en=TextRules(max_flagged_ratio=0.005, min_flagged_terms=3))) is None
     assert doc.signals == signals
+
+
+# -- the title, alt text and captions as one view of loose texts ------------------------------------
+
+
+def _signals_text_by_text(doc: Document) -> dict[str, float]:
+    """flagged's signals the straightforward way: every paragraph, the title, each alt text
+    and caption tokenised and matched on its own (``TermMatcher.matches``)."""
+    matcher, category = category_matcher(None)
+    view = TextView.of(doc)
+    texts = [p.text for p in view.paragraphs]
+    texts += [doc.title or "", *(t for n in doc.image_nodes for t in (n.alt, n.caption) if t)]
+    total = sum(len(tokenize(t)) for t in texts)
+    if not total:
+        return {}
+    tokens_hit, terms_hit = dict.fromkeys(CATEGORIES, 0), dict.fromkeys(CATEGORIES, 0)
+    for t in texts:
+        for term, n in matcher.matches(t):
+            tokens_hit[category[term]] += n
+            terms_hit[category[term]] += 1
+    out = {}
+    for c in CATEGORIES:
+        out[f"flagged.{c}"] = round(tokens_hit[c] / total, 4)
+        out[f"flagged.{c}_terms"] = float(terms_hit[c])
+    return out
+
+
+def test_title_alt_and_captions_count_as_if_matched_one_by_one():
+    rng = random.Random(11)
+    matcher, _ = category_matcher(None)
+    terms = sorted(" ".join(p) for ps in matcher.phrases.values() for p in ps) + sorted(matcher.words)
+    terms += [t for t in matcher.cjk_tokens]
+    pieces = terms[::7] + ["the", "a", "photo", "of", "Casino", "ＰＯＲＮ", "猫", "。", "", " ", "İ", "…"]
+
+    def text(n: int) -> str:
+        return " ".join(rng.choice(pieces) for _ in range(rng.randint(0, n)))
+
+    for i in range(300):
+        images = [ImageNode(f"https://example.com/{k}.jpg", alt=rng.choice([None, "", text(8)]),
+                            caption=rng.choice([None, "", text(8)])) for k in range(rng.randint(0, 4))]
+        paragraphs = [text(20) for _ in range(rng.randint(0, 3))]
+        doc = make_doc(*paragraphs, *images, title=rng.choice([None, "", text(6)]))
+        assert tag(doc) == _signals_text_by_text(doc), i
+    # a phrase cut between the title and an alt text, or the text and a caption, matches nowhere
+    phrase = next(p for ps in matcher.phrases.values() for p in ps if not any(w in matcher.words for w in p))
+    head, tail = phrase[0], " ".join(phrase[1:])
+    for doc in (make_doc("x", ImageNode("https://example.com/1.jpg", alt=tail), title=head),
+                make_doc(head, ImageNode("https://example.com/1.jpg", caption=tail))):
+        assert sum(tag(doc)[f"flagged.{c}_terms"] for c in CATEGORIES) == 0 == sum(
+            _signals_text_by_text(doc)[f"flagged.{c}_terms"] for c in CATEGORIES)

@@ -208,3 +208,24 @@ def test_vocabulary_arrays_of_a_view_without_tokens():
     view = TextView.of(make_doc(TextNode(""), ImageNode("https://example.com/1.jpg")))
     assert view.vocab == [] and len(view.token_ids) == 0 and len(view.token_groups) == 0
     assert len(view.token_lengths) == 0 and len(view.token_values(str.isdigit)) == 0
+
+
+def test_view_arrays_agree_with_its_tokens():
+    """The arrays a view is made with (by the C scan, compiled) are those of its tokens."""
+    doc = make_doc(TextNode("The 42 cats, ４２ ＣＡＴＳ… it’s İstanbul ΟΔΟΣ ㍿"), ImageNode("https://example.com/1.jpg"),
+                   TextNode(""), TextNode("中文 the ２０２４ 年 x²"))
+    view = TextView.of(doc)
+    tokens = view.tokens
+    assert tokens == [t for p in view.paragraphs for t in tokenize(p.text)]
+    assert view.token_groups.tolist() == [g for g, p in enumerate(view.paragraphs) for _ in range(p.n_words)]
+    assert view.token_lengths.tolist() == list(map(len, tokens))
+    assert view.vocab_counts.tolist() == [tokens.count(t) for t in view.vocab]
+    assert view.n_digit_tokens == sum(map(str.isdigit, tokens)) and view.n_words == len(tokens)
+    assert [p.normalized for p in view.paragraphs] == [normalize(p.text) for p in view.paragraphs]
+
+
+def test_view_of_loose_texts():
+    view = TextView.of_texts(["A Title", "", "猫の写真"])
+    assert view.doc is None and [p.index for p in view.paragraphs] == [0, 1, 2]
+    assert view.tokens == ["a", "title", "猫", "の", "写", "真"] and view.n_cjk == 4
+    assert view.text == "A Title\n\n\n\n猫の写真"
