@@ -244,19 +244,23 @@ def _header_signals(cls: str | None, ident: str | None, flags: int) -> tuple[boo
 
 def is_legal_notice(text: str) -> bool:
     """A copyright / licence footer line: page furniture, never main text."""
+    return may_be_legal_notice(text) and _LEGAL_NOTICE_RE.search(text) is not None
+
+
+def may_be_legal_notice(text: str) -> bool:
+    """False where is_legal_notice(text) is surely False without its regex: the text is too
+    long, or holds none of the strings every match holds. dom_native's ``_not_a_notice`` is the
+    same check in C (tests/pipeline/extract/test_dom_native.py compares them)."""
     if len(text) > MAX_LEGAL_NOTICE_CHARS:
         return False
-    # Exact pre-check, skipping the regex for nearly all blocks: each _LEGAL_NOTICE_RE alternative
-    # holds one of these strings literally, and IGNORECASE lets their characters match only ones
-    # lowercasing to them (no 'i', 's' or 'k', which also match 'İ', 'ı', 'ſ' and 'K'; tested
-    # over all code points), so a match leaves one in text.lower(). The non-ASCII ones cannot be
-    # in an ASCII text.
+    # Exact: each _LEGAL_NOTICE_RE alternative holds one of these strings literally, and
+    # IGNORECASE lets their characters match only ones lowercasing to them (no 'i', 's' or 'k',
+    # which also match 'İ', 'ı', 'ſ' and 'K'; tested over all code points), so a match leaves
+    # one in text.lower(). The non-ASCII ones cannot be in an ASCII text.
     low = text.lower()
-    if not ("copyr" in low or "(c)" in low or "all r" in low) and (
-        text.isascii() or not ("©" in low or "所有" in low or "备" in low or "证" in low or "證" in low)
-    ):
-        return False
-    return _LEGAL_NOTICE_RE.search(text) is not None
+    return ("copyr" in low or "(c)" in low or "all r" in low) or (
+        not text.isascii() and ("©" in low or "所有" in low or "备" in low or "证" in low or "證" in low)
+    )
 
 
 def is_hidden(attrs: dict[str, str | None]) -> bool:

@@ -724,9 +724,9 @@ cdef Py_ssize_t _MAX_NOTICE_CHARS = MAX_LEGAL_NOTICE_CHARS
 
 
 cdef bint _not_a_notice(str text) noexcept:
-    """boilerplate.is_legal_notice(text) is False, told without calling it: the text is too long,
-    or holds none of its exact pre-check's strings: "copyr", "(c)", "all r" in any ASCII case
-    (no other character lower-cases to their letters), "©", "所有", "备", "证", "證"."""
+    """not boilerplate.may_be_legal_notice(text), in C: the text is too long, or holds none of
+    "copyr", "(c)", "all r" in any ASCII case (no other character lower-cases to their
+    letters), "©", "所有", "备", "证", "證"."""
     cdef Py_ssize_t i, n = len(text)
     cdef int kind = PyUnicode_KIND(text)
     cdef void *data = PyUnicode_DATA(text)

@@ -366,16 +366,14 @@ _NOTICES = [
 @native_only
 def test_native_blocks_preset_notice_only_where_it_is_false():
     """The native walk marks a block "not a notice" itself where is_legal_notice's own pre-check
-    would say so (too long, or none of its strings in the lower-cased text) and leaves the
-    others to it; the documents are the Python walk's."""
+    (may_be_legal_notice) would say so and leaves the others to it; the documents are the
+    Python walk's."""
     from selectolax.lexbor import LexborHTMLParser
 
-    from pipeline.extract.boilerplate import MAX_LEGAL_NOTICE_CHARS, is_legal_notice
+    from pipeline.extract.boilerplate import is_legal_notice, may_be_legal_notice
 
     def surely_not(text: str) -> bool:
-        low = text.lower()
-        return len(text) > MAX_LEGAL_NOTICE_CHARS or not any(
-            s in low for s in ("copyr", "(c)", "all r", "©", "所有", "备", "证", "證"))
+        return not may_be_legal_notice(text)
 
     pages = {f"notice {i}": (f"<html><body><p>{LONG_TEXT}</p><div><p>{t}</p></div><p>{LONG_TEXT}</p></body></html>", URL)
              for i, t in enumerate(_NOTICES)}
