@@ -155,16 +155,19 @@ _VERBATIM_URL_RE = re.compile(r"https?://[A-Za-z0-9][^\t\r\n;\[\]]*(?<![?#])")
 
 
 def _is_verbatim_url(url: str, base_url: str) -> bool:
-    """urljoin(base_url, url) would return ``url`` itself, without raising: the base's own
-    parse raises ValueError only for a non-ASCII netloc or brackets."""
+    """urljoin(base_url, url) would return ``url`` itself, without raising."""
     return (
         _VERBATIM_URL_RE.fullmatch(url) is not None
         and url.isascii()
         and "?#" not in url
-        and base_url.isascii()
-        and "[" not in base_url
-        and "]" not in base_url
+        and _base_parses(base_url)
     )
+
+
+def _base_parses(base_url: str) -> bool:
+    """urljoin's parse of the base cannot raise: it raises ValueError only for a non-ASCII
+    netloc or brackets."""
+    return base_url.isascii() and "[" not in base_url and "]" not in base_url
 
 
 # A root-relative path ("/img/a.jpg", most relative image URLs) that urljoin appends as it is
@@ -178,7 +181,7 @@ _ROOT_PATH_RE = re.compile(r"/[A-Za-z0-9\-_.~!$&'()*+,=:@%/]*")
 def _origin(base_url: str) -> str | None:
     """The "scheme://netloc" urljoin puts before a root-relative path, for an http(s) base with
     a host that parses without error (ASCII, no brackets); else None (urljoin decides)."""
-    if not base_url.isascii() or "[" in base_url or "]" in base_url:
+    if not _base_parses(base_url):
         return None
     parts = urlsplit(base_url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
